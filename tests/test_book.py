@@ -1,0 +1,49 @@
+"""The seed's chapter-3 batch example runs unchanged on engine.book and prints Accuracy:0.9352."""
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+SEED_BATCH_EXAMPLE = '''
+import numpy as np
+from engine.book import load_mnist, get_data, init_network, predict, sigmoid, softmax
+
+x, t = get_data()
+network = init_network()
+
+batch_size = 100
+accuracy_cnt = 0
+
+for i in range(0, len(x), batch_size):
+    x_batch = x[i:i+batch_size]
+    y_batch = predict(network, x_batch)
+    p = np.argmax(y_batch, axis=1)
+    accuracy_cnt += np.sum(p == t[i:i+batch_size])
+
+print("Accuracy:" + str(float(accuracy_cnt) / len(x)))
+'''
+
+
+@pytest.mark.mnist
+def test_seed_batch_example_prints_book_accuracy(mnist_dir, book_weights, tmp_path):
+    r = subprocess.run([sys.executable, "-c", SEED_BATCH_EXAMPLE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "Accuracy:0.9352"
+
+
+def test_book_predict_matches_engine_mlp():
+    import numpy as np
+
+    from engine.book import predict
+    from engine.model import MLP
+    rng = np.random.default_rng(0)
+    net = {"W1": rng.normal(size=(784, 50)), "b1": rng.normal(size=50), "W2": rng.normal(size=(50, 100)),
+           "b2": rng.normal(size=100), "W3": rng.normal(size=(100, 10)), "b3": rng.normal(size=10)}
+    net = {k: v.astype(np.float32) for k, v in net.items()}
+    x = rng.random((7, 784), dtype=np.float32)
+    y = predict(net, x)
+    assert y.shape == (7, 10)
+    np.testing.assert_allclose(y.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(y, MLP(net).predict_proba(x), rtol=1e-4, atol=1e-6)
