@@ -76,7 +76,8 @@ class Preprocess:
         need = {"center": ["mean_"], "standardize": ["mean_", "std_"], "whiten": ["mean_", "zca_"]}.get(kind, [])
         for attr in need:
             if getattr(p, attr) is None:
-                raise ModelFormatError(f"The model's '{kind}' preprocessing lacks its fitted pre_{attr[:-1]} array: the file is incomplete.")
+                raise ModelFormatError(
+                    f"The model's '{kind}' preprocessing lacks its fitted pre_{attr[:-1]} array: the file is incomplete.")
         return p
 
     def __repr__(self):
