@@ -19,3 +19,11 @@ class DownloadError(EngineError):
 
 class ModelFormatError(EngineError):
     """A model file (.npz, .json card or the book's .pkl) is unsafe, corrupt or of the wrong shape."""
+
+
+class ImageFormatError(EngineError):
+    """An uploaded or drawn picture cannot be turned into an MNIST digit (not an image, no ink, too large...)."""
+
+
+class TrainingError(EngineError):
+    """Training settings are nonsense (zero-width layer, learning rate <= 0) or the loss became NaN."""
