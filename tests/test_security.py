@@ -4,7 +4,7 @@ import tomllib
 
 from tests.conftest import ROOT
 
-SOURCE_DIRS = ("engine", "ui", "pages")
+SOURCE_DIRS = ("engine", "ui", "pages", "views")
 
 
 def project_sources():

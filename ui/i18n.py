@@ -1,6 +1,6 @@
 """UI text in English, 简体中文 and 日本語: t(key) looks a key up in i18n/<lang>.json for the current language."""
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import streamlit as st
@@ -10,7 +10,7 @@ LANGS = {"en": "English", "zh": "简体中文", "ja": "日本語"}
 DEFAULT = "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang):
     """The key -> text dict of one language, read once per process."""
     return json.loads((CATALOG_DIR / f"{lang}.json").read_text(encoding="utf-8"))

@@ -1,0 +1,21 @@
+"""MNIST Explorer: `streamlit run dashboard.py`. The router: pages, the shared sidebar, then the chosen page."""
+import streamlit as st
+
+from ui import i18n, nav, sidebar
+from ui.i18n import t
+
+st.set_page_config(page_title="MNIST Explorer", page_icon="🔢", layout="wide")
+
+# One line per page; url_path is the page's address (/dataset?split=test...), so keep it stable once published.
+# Page files live in views/, not pages/: with a pages/ folder beside this file Streamlit (1.67) falls back to its
+# old folder-based routing and a fresh visit to /dataset runs the page file without this router (no sidebar, no links).
+PAGES = nav.register([
+    st.Page("views/home.py", title=t("nav.home"), icon="🏠", url_path="home", default=True, help=t("nav.home_help")),
+    st.Page("views/dataset.py", title=t("nav.dataset"), icon="🗂️", url_path="dataset", help=t("nav.dataset_help")),
+])
+
+page = st.navigation(PAGES)
+i18n.language_picker()
+sidebar.model_picker()
+sidebar.data_status()
+page.run()

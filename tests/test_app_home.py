@@ -1,0 +1,173 @@
+"""AppTest of the shell and the home page: network words, diagram and parameter counts, the model picker, uploads."""
+import json
+import pickle
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.modelfile import model_bytes
+from tests import apptest_helpers
+from tests.apptest_helpers import (
+    MODEL_SIZES,
+    assert_no_exception,
+    figure_titled,
+    page_text,
+    random_model,
+    run_page,
+)
+from tests.conftest import ROOT
+
+app_env, no_data_env = apptest_helpers.app_env, apptest_helpers.no_data_env  # fixtures this module uses
+
+
+def expected_params(sizes):
+    """m x n weights plus n biases per layer, counted by hand from the layer sizes."""
+    return [m * n + n for m, n in zip(sizes[:-1], sizes[1:], strict=True)]
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_home_draws_and_counts_the_default_model(app_env):
+    at = run_page("home")
+    table = at.dataframe[0].value
+    assert table["Parameters"].tolist() == [f"{n:,}" for n in expected_params(MODEL_SIZES["default"])]
+    assert table["Weights W"].tolist() == ["784 × 50", "50 × 100", "100 × 10"]
+    assert metric(at, "Parameters in total") == "45,360"
+    fig = figure_titled(at, "784 → 50 → 100 → 10")
+    labels = [a["text"] for a in fig["layout"]["annotations"]]
+    assert any(s.startswith("<b>784</b>") for s in labels) and any(s.startswith("<b>10</b>") for s in labels)
+    assert ["W1, b1", "W2, b2", "W3, b3"] == [s for s in labels if s.startswith("W")]
+    text = page_text(at)
+    assert "784 numbers" in text and "Softmax" in text
+    assert "Test net default" in text  # the active model's card
+
+
+def test_home_summarises_the_data(app_env):
+    at = run_page("home")
+    assert metric(at, "Training images") == f"{len(app_env['train'][1]):,}"
+    assert metric(at, "Test images") == f"{len(app_env['test'][1]):,}"
+    counts = np.bincount(app_env["train"][1], minlength=10)
+    assert f"digit {counts.argmin()} is rarest ({counts.min():,} images)" in page_text(at)
+
+
+def test_home_links_to_every_other_page(app_env):
+    at = run_page("home")
+    links = {link.value: link.proto.page for link in at.get("page_link")}
+    assert "Dataset browser" in links
+
+
+def test_picking_a_model_changes_counts_diagram_and_url(app_env):
+    at = run_page("home")
+    at.selectbox(key="model_pick").select("small").run()
+    assert_no_exception(at)
+    assert metric(at, "Parameters in total") == f"{sum(expected_params(MODEL_SIZES['small'])):,}"
+    figure_titled(at, "784 → 16 → 10")
+    assert at.query_params.get("model") == "small"
+    # the choice holds on another page, and a link from there carries it
+    at.switch_page("views/dataset.py").run()
+    assert at.selectbox(key="model_pick").value == "small"
+
+
+@pytest.mark.parametrize("query, picked", [({"model": "small"}, "small"), ({"model": "no-such-model"}, "default"),
+                                           ({"model": ""}, "default"), ({"model": "session:x"}, "default")])
+def test_model_comes_from_the_url_and_bad_values_fall_back(app_env, query, picked):
+    at = run_page("home", query=query)
+    assert at.selectbox(key="model_pick").value == picked
+    assert at.query_params.get("model") == (None if picked == "default" else picked)
+
+
+def test_without_models_the_home_page_still_explains_the_book_net(app_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_EXPLORER_MODELS", str(tmp_path / "empty"))
+    at = run_page("home")
+    figure_titled(at, "784 → 50 → 100 → 10")
+    assert "No model is available yet" in page_text(at)
+
+
+def test_without_data_home_shows_the_first_run_panel(no_data_env):
+    at = run_page("home")
+    text = page_text(at)
+    assert "MNIST is not here yet" in text and "MNIST_DIR" in text
+    assert any(b.label == "Download MNIST" for b in at.button)
+    assert not at.error  # missing data on a first run is not an error
+    figure_titled(at, "784 → 50 → 100 → 10")  # the network is explained anyway
+
+
+def test_uploading_a_model_selects_it(app_env):
+    at = run_page("home")
+    data = model_bytes(random_model([784, 20, 10], seed=9, title="My upload"))
+    assert data[:2] == b"PK"  # an .npz (zip), so the npz branch of the loader is the one exercised
+    at.file_uploader(key="model_upload_file").set_value(("my net!.npz", data, "application/octet-stream")).run()
+    assert_no_exception(at)
+    assert at.selectbox(key="model_pick").value == "upload:my-net"
+    assert metric(at, "Parameters in total") == f"{784 * 20 + 20 + 20 * 10 + 10:,}"
+    assert any("Loaded as upload:my-net" in s.value for s in at.success)
+
+
+class Boom:
+    def __reduce__(self):
+        return (open, ("/tmp/should-not-exist-shell-test", "w"))
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("broken.npz", b"PK\x03\x04 not really a zip", "not a valid .npz"),
+    ("evil.pkl", pickle.dumps(Boom()), "refused"),
+    ("weights.pkl", pickle.dumps({"W1": np.zeros((784, 5), np.float32)}), "wrong key set"),
+])
+def test_a_bad_model_upload_is_one_clear_error(app_env, name, data, words):
+    at = run_page("home")
+    at.file_uploader(key="model_upload_file").set_value((name, data, "application/octet-stream")).run()
+    assert_no_exception(at)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and words in errors[0], errors
+    assert at.selectbox(key="model_pick").value == "default"
+
+
+def test_load_upload_refuses_other_file_types():
+    from engine.errors import ModelFormatError
+    from ui.models import load_upload
+    with pytest.raises(ModelFormatError, match="notes.txt is not a model file"):
+        load_upload("notes.txt", b"hello")
+
+
+def test_session_models_are_bounded_and_the_oldest_goes_first():
+    def script():
+        import json
+
+        import streamlit as st
+
+        from tests.apptest_helpers import random_model
+        from ui import models
+
+        evicted = [models.add_session_model(f"run {i}", random_model([784, 8, 10], seed=i))[1] for i in range(7)]
+        catalog, _ = models.catalog()
+        st.text(json.dumps([k for k in catalog if k.startswith("session:")]))
+        st.text(json.dumps(evicted))
+
+    at = AppTest.from_function(script, default_timeout=30).run()
+    assert_no_exception(at)
+    kept, evicted = (json.loads(el.value) for el in at.text)
+    assert kept == [f"session:run-{i}" for i in range(2, 7)]
+    assert evicted == [None] * 5 + ["session:run-0", "session:run-1"]
+
+
+def test_parameter_counts_of_any_depth():
+    from ui.models import parameter_counts
+    rows = parameter_counts(random_model([784, 30, 20, 15, 10]))
+    assert [r[3] for r in rows] == expected_params([784, 30, 20, 15, 10])
+    assert rows[0][:3] == ("W1, b1", (784, 30), (30,))
+
+
+def test_uploaded_model_title_never_uses_a_path():
+    from ui.models import clean_name
+    assert clean_name("../../etc/passwd.npz") == "passwd"
+    assert clean_name("my net (1).npz") == "my-net-1"
+    assert clean_name("....npz") == "model"
+
+
+def test_pages_live_outside_a_pages_folder():
+    # Streamlit 1.67 switches to folder-based routing when pages/ exists beside dashboard.py:
+    # then a fresh visit to /dataset skips the router (no sidebar, no links). Page files go in views/.
+    assert not (ROOT / "pages").exists(), "move page files from pages/ to views/ and register them in dashboard.py"

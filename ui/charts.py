@@ -1,0 +1,104 @@
+"""Plotly chart builders: plain data in, a titled figure out. No streamlit here, so pages and tests share them.
+
+Every builder takes its visible words (title, axis titles) as arguments, so pages pass translated text.
+Hover text uses numpy's own notation ([row, col] = value) so it needs no translation.
+"""
+import numpy as np
+import plotly.graph_objects as go
+
+DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # plotly's D3 palette: ten distinct hues
+SPLIT_COLORS = {"train": "#3b5bdb", "test": "#f08c00"}
+INK = [[0.0, "#ffffff"], [1.0, "#111111"]]  # 0 = white paper, 255 = black ink: how people read digits
+
+
+def config(filename):
+    """st.plotly_chart config: the plotly toolbar (shown on hover), its camera button saving filename.png at 2x."""
+    return {"displaylogo": False, "displayModeBar": "hover",
+            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
+
+
+def _layout(fig, *, title, x_title=None, y_title=None, height=None, **extra):
+    fig.update_layout(title={"text": title}, margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=height, **extra)
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def _pixel_axes(fig):
+    """Square pixels, row 0 at the top, like the array and like the picture."""
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_xaxes(constrain="domain")
+    return fig
+
+
+def digit_heatmap(img, *, title, x_title="col", y_title="row", colorscale=None, zmax=255, value_format="d", height=380):
+    """A (28, 28) image as a heatmap; hover shows [row, col] = value. colorscale defaults to black ink on white."""
+    z = np.asarray(img, np.float32)
+    fig = go.Figure(go.Heatmap(
+        z=z, zmin=0, zmax=zmax if zmax is not None else float(np.nanmax(z)) or 1.0,
+        colorscale=colorscale or INK, xgap=0, ygap=0,
+        hovertemplate=f"[%{{y}}, %{{x}}] = %{{z:{value_format}}}<extra></extra>"))
+    return _pixel_axes(_layout(fig, title=title, x_title=x_title, y_title=y_title, height=height))
+
+
+def image_grid(images, *, title, names, cols=5, colorscale=None, zmax=255, value_format=".1f", height=330):
+    """Small multiples: images (k, 28, 28) in rows of cols, one shared colour scale, each labelled with names[i] above it."""
+    images = np.asarray(images, np.float32)
+    k, h, w = images.shape
+    gap = 3
+    rr, cc = np.mgrid[0:h, 0:w]
+    pixel = np.dstack([rr, cc])  # (h, w, 2): hover reads the image's own [row, col], not the canvas position
+    fig = go.Figure()
+    for i, name in enumerate(names):
+        r, c = divmod(i, cols)
+        x0, y0 = c * (w + gap), r * (h + gap)
+        fig.add_heatmap(z=images[i], x0=x0, y0=y0, customdata=pixel, coloraxis="coloraxis", name=str(name),
+                        hovertemplate=f"{name}: [%{{customdata[0]}}, %{{customdata[1]}}] = %{{z:{value_format}}}<extra></extra>")
+        fig.add_annotation(x=x0 + w / 2 - 0.5, y=y0 - 1.2, text=f"<b>{name}</b>", showarrow=False, yanchor="bottom")
+    top = float(np.nanmax(images)) if zmax is None else zmax
+    _layout(fig, title=title, height=height,
+            coloraxis={"colorscale": colorscale or INK, "cmin": 0, "cmax": top or 1.0})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _pixel_axes(fig)
+
+
+def class_distribution(counts, *, title, x_title, y_title, height=340):
+    """Grouped bars of images per digit for each split; counts is {split: (10,) ints}. Hover adds the share."""
+    fig = go.Figure()
+    for split, c in counts.items():
+        c = np.asarray(c)
+        fig.add_bar(x=list(range(len(c))), y=c, name=split, marker_color=SPLIT_COLORS.get(split),
+                    customdata=c / max(c.sum(), 1),
+                    hovertemplate=f"{split} %{{x}}: %{{y:,}} (%{{customdata:.1%}})<extra></extra>")
+    _layout(fig, title=title, x_title=x_title, y_title=y_title, height=height, barmode="group",
+            legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+    fig.update_xaxes(tickmode="linear", dtick=1)
+    return fig
+
+
+def histogram(edges, counts, *, title, x_title, y_title, log_y=True, height=340):
+    """Bars of counts over [edges[i], edges[i+1]) bins; a log y axis keeps the few bright pixels visible beside the many zeros."""
+    edges, counts = np.asarray(edges), np.asarray(counts)
+    left, width = edges[:-1], np.diff(edges)
+    fig = go.Figure(go.Bar(
+        x=left + width / 2, y=counts, width=width * 0.95, marker_color="#3b5bdb",
+        customdata=np.stack([left, edges[1:] - 1, counts / max(counts.sum(), 1)], axis=1),
+        hovertemplate="%{customdata[0]}–%{customdata[1]}: %{y:,} (%{customdata[2]:.2%})<extra></extra>"))
+    _layout(fig, title=title, x_title=x_title, y_title=y_title, height=height)
+    fig.update_yaxes(type="log" if log_y else "linear")
+    fig.update_xaxes(range=[edges[0], edges[-1]])
+    return fig
+
+
+def pca_scatter(coords, labels, indices, *, title, x_title, y_title, height=520):
+    """Points (m, 2) coloured by digit, one legend entry per digit (click to hide); hover shows the image index."""
+    coords, labels, indices = np.asarray(coords), np.asarray(labels), np.asarray(indices)
+    fig = go.Figure()
+    for d in range(10):
+        m = labels == d
+        fig.add_scatter(x=coords[m, 0], y=coords[m, 1], mode="markers", name=str(d), customdata=indices[m],
+                        marker={"size": 5, "opacity": 0.7, "color": DIGIT_COLORS[d]},
+                        hovertemplate=f"{d} · #%{{customdata}}<extra></extra>")
+    return _layout(fig, title=title, x_title=x_title, y_title=y_title, height=height, legend={"itemsizing": "constant"})

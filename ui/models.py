@@ -1,0 +1,133 @@
+"""Which models the app can use: shipped models/*.npz, the book's weights, uploads and models trained this session.
+
+Ids: "default" (models/default.npz; any models/NAME.npz is "NAME"), "book" ($BOOK_WEIGHTS),
+"upload:NAME" and "session:NAME" (kept per user in st.session_state, at most MAX_PER_KIND each, oldest evicted).
+Shipped and book models are cached once per process and shared: never mutate one (copy it first).
+"""
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from engine.errors import EngineError, ModelFormatError
+from engine.modelfile import load_model
+from ui import loaders
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_PER_KIND = 5  # uploads and session-trained models each; a class of 30 x 5 small nets stays well under 100 MB
+PICK_KEY = "model_pick"  # the sidebar select box's session key
+_KINDS = {"session": "models_session", "upload": "models_upload"}  # id prefix -> session_state dict
+
+
+def models_dir():
+    """Folder of shipped models: $MNIST_EXPLORER_MODELS, else models/ beside dashboard.py."""
+    return Path(os.environ.get("MNIST_EXPLORER_MODELS") or ROOT / "models")
+
+
+def shipped():
+    """{id: path} of models/*.npz ('default' first) and the book's weights as 'book' when $BOOK_WEIGHTS is a file."""
+    folder = models_dir()
+    paths = sorted(folder.glob("*.npz"), key=lambda p: (p.stem != "default", p.stem)) if folder.is_dir() else []
+    out = {p.stem: p for p in paths}
+    book = os.environ.get("BOOK_WEIGHTS")
+    if book and Path(book).is_file():
+        out.setdefault("book", Path(book))
+    return out
+
+
+def _session_dict(kind):
+    return st.session_state.setdefault(_KINDS[kind], {})
+
+
+def catalog():
+    """{id: MLP} of every usable model, in menu order, and [one-line errors] for files that failed to load."""
+    models, errors = {}, []
+    for mid, path in shipped().items():
+        try:
+            models[mid] = loaders.model_file(path)
+        except (EngineError, OSError) as e:
+            errors.append(str(e))
+    for kind in ("upload", "session"):
+        for name, m in _session_dict(kind).items():
+            models[f"{kind}:{name}"] = m
+    return models, errors
+
+
+def title(model_id, model=None):
+    """A menu label: the card's title if it has one, and the id."""
+    t = (model.card.get("title") if model is not None else None) or ""
+    return f"{t} ({model_id})" if t and t != model_id else model_id
+
+
+def clean_name(name):
+    """A short safe model name from a file name: letters, digits, '-', '_' and '.' only."""
+    stem = Path(str(name)).stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:40] or "model"
+
+
+def _add(kind, name, model):
+    """Store a model under kind:name (replacing one of that name); return the evicted id, if the oldest had to go."""
+    store = _session_dict(kind)
+    store.pop(name, None)
+    store[name] = model
+    if len(store) > MAX_PER_KIND:
+        oldest = next(iter(store))
+        del store[oldest]
+        return f"{kind}:{oldest}"
+    return None
+
+
+def add_session_model(name, model):
+    """Register a model trained in this session as 'session:NAME'; returns (id, evicted id or None)."""
+    name = clean_name(name)
+    return f"session:{name}", _add("session", name, model)
+
+
+def load_upload(file_name, data):
+    """An uploaded .npz or .pkl as an MLP through the engine's safe loaders; the file name only picks the format."""
+    suffix = Path(str(file_name)).suffix.lower()
+    if suffix not in (".npz", ".pkl"):
+        raise ModelFormatError(f"{file_name} is not a model file: upload an .npz saved by this app or the book's .pkl.")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"upload{suffix}"  # fixed name: the user's file name never becomes a path
+        path.write_bytes(data)
+        model = load_model(path)
+    shown = Path(str(file_name)).name
+    if suffix == ".pkl" or not model.card.get("title"):
+        model.card["title"] = f"Uploaded {shown}"
+    if model.card.get("name") == "upload":  # the temp file's name, not the user's
+        model.card["name"] = clean_name(file_name)
+    return model
+
+
+def add_upload(file_name, data):
+    """Validate and register an uploaded model as 'upload:NAME'; returns (id, evicted id or None)."""
+    model = load_upload(file_name, data)
+    name = clean_name(file_name)
+    return f"upload:{name}", _add("upload", name, model)
+
+
+def default_id(ids):
+    """The model a new visitor gets: 'default' if shipped, else the first one."""
+    ids = list(ids)
+    return "default" if "default" in ids else (ids[0] if ids else None)
+
+
+def current_model():
+    """(id, MLP) of the model picked in the sidebar, falling back to the default one; (None, None) if there is none."""
+    models, _ = catalog()
+    mid = st.session_state.get(PICK_KEY)
+    if mid not in models:
+        mid = default_id(models)
+    return (mid, models[mid]) if mid else (None, None)
+
+
+def parameter_counts(model):
+    """Per layer: (name, W shape, b shape, parameters) for an MLP, e.g. ('W1, b1', (784, 50), (50,), 39250)."""
+    rows = []
+    for i in range(1, model.n_layers + 1):
+        W, b = model.params[f"W{i}"], model.params[f"b{i}"]
+        rows.append((f"W{i}, b{i}", tuple(W.shape), tuple(b.shape), int(W.size + b.size)))
+    return rows

@@ -1,0 +1,62 @@
+"""The sidebar every page shares: the model picker (kept in ?model=), a model uploader and the data status."""
+import streamlit as st
+
+from engine.errors import EngineError
+from ui import loaders, models, urlstate
+from ui.i18n import t
+from ui.panels import plain
+
+UPLOAD_KEY = "model_upload_file"
+NOTICE_KEY = "model_upload_notice"
+
+
+def _on_model_upload():
+    """Validate the uploaded model; on success pick it, otherwise keep one error line for the sidebar."""
+    f = st.session_state.get(UPLOAD_KEY)
+    if f is None:
+        return
+    try:
+        mid, evicted = models.add_upload(f.name, f.getvalue())
+    except EngineError as e:
+        st.session_state[NOTICE_KEY] = ("error", str(e))
+        return
+    st.session_state[models.PICK_KEY] = mid
+    note = t("shell.upload_ok", id=mid)
+    if evicted:
+        note += " " + t("shell.evicted", id=evicted, n=models.MAX_PER_KIND)
+    st.session_state[NOTICE_KEY] = ("ok", note)
+
+
+def model_picker():
+    """Select box over every usable model; the choice follows the user across pages and into ?model=."""
+    catalog, errors = models.catalog()
+    side = st.sidebar
+    for e in errors:
+        side.warning(e)
+    ids = list(catalog)
+    if not ids:
+        side.info(t("shell.no_models"))
+        return
+    default = models.default_id(ids)
+    urlstate.seed(models.PICK_KEY, "model", urlstate.read_choice("model", ids, default))
+    if st.session_state.get(models.PICK_KEY) not in ids:  # evicted, or a stale value from another page's run
+        st.session_state[models.PICK_KEY] = default
+    pick = side.selectbox(t("shell.model"), ids, key=models.PICK_KEY, format_func=lambda m: models.title(m, catalog[m]),
+                          help=t("shell.model_help"))
+    urlstate.write(model=pick, defaults={"model": default})
+    with side.expander(t("shell.upload_head"), icon="📤"):
+        st.file_uploader(t("shell.upload_label"), type=["npz", "pkl"], key=UPLOAD_KEY, on_change=_on_model_upload,
+                         help=t("shell.upload_help"))
+        notice = st.session_state.pop(NOTICE_KEY, None)
+        if notice:
+            (st.success if notice[0] == "ok" else st.error)(notice[1])
+
+
+def data_status():
+    """One caption saying where MNIST comes from and how big it is, or that it is missing."""
+    ds, error = loaders.try_dataset()
+    if ds is None:
+        st.sidebar.caption("⚠️ " + t("shell.data_missing"))
+    else:
+        st.sidebar.caption("🗄️ " + t("shell.data_ok", train=f"{ds.size('train'):,}", test=f"{ds.size('test'):,}",
+                                                     origin=plain(ds.origin)))

@@ -1,0 +1,60 @@
+"""Home: what the network is, drawn and counted from the active model, what data there is, and where to go next."""
+import streamlit as st
+
+from engine.modelfile import BOOK_SIZES
+from ui import firstrun, loaders, models, nav, panels, stats
+from ui.diagram import network_diagram
+from ui.i18n import t
+
+panels.intro(t("home.title"), t("home.intro"))
+
+model_id, model = models.current_model()
+sizes = model.sizes if model is not None else BOOK_SIZES
+act = model.activation if model is not None else "sigmoid"
+
+st.subheader(t("home.network_head"))
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown(t("home.network_words", hidden=" → ".join(str(s) for s in sizes[1:-1]), act=act))
+    names = [t("home.layer_input")] + [t("home.layer_hidden", act=act)] * (len(sizes) - 2) + [t("home.layer_output")]
+    weights = [f"W{i}, b{i}" for i in range(1, len(sizes))]
+    panels.chart(network_diagram(sizes, title=t("home.diagram_title", sizes=" → ".join(map(str, sizes))),
+                                 layer_names=names, weight_names=weights),
+                 how_to_read=t("home.diagram_read"), filename="mnist-network")
+with right:
+    if model is None:
+        st.info(t("home.no_model"))
+    else:
+        rows = models.parameter_counts(model)
+        total = sum(r[3] for r in rows)
+        st.markdown(f"**{t('home.params_head')}**")
+        st.dataframe(
+            {t("home.params_layer"): [r[0] for r in rows],
+             t("home.params_w"): [" × ".join(map(str, r[1])) for r in rows],
+             t("home.params_b"): [str(r[2][0]) for r in rows],
+             t("home.params_n"): [f"{r[3]:,}" for r in rows]},
+            hide_index=True, width="stretch")
+        st.metric(t("home.params_total"), f"{total:,}")
+        st.caption(t("home.params_read"))
+        st.markdown(f"**{t('home.card_head')}**")
+        panels.model_card(model_id, model)
+
+st.subheader(t("home.data_head"))
+ds, error = loaders.try_dataset()
+if ds is None:
+    firstrun.panel(error)
+else:
+    c = st.columns(4)
+    c[0].metric(t("home.data_train"), f"{ds.size('train'):,}")
+    c[1].metric(t("home.data_test"), f"{ds.size('test'):,}")
+    c[2].metric(t("home.data_shape"), "28 × 28")
+    c[3].metric(t("home.data_classes"), "10")
+    counts = stats.class_counts(ds.key, "train")
+    st.caption(t("home.data_words", folder=panels.plain(ds.folder), origin=ds.origin,
+                 rarest=int(counts.argmin()), rare_n=f"{int(counts.min()):,}",
+                 commonest=int(counts.argmax()), common_n=f"{int(counts.max()):,}"))
+
+st.subheader(t("home.pages_head"))
+for url_path, page in nav.pages().items():
+    if url_path != "home":
+        nav.link(url_path, label=page.title, icon=page.icon, help=page.help or None)
