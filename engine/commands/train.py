@@ -1,0 +1,118 @@
+"""`train`: fit a net on MNIST with a progress bar and write .npz + card; `train-all`: regenerate every shipped model."""
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..data import load_mnist
+from ..errors import EngineError
+from ..modelfile import load_model, save_model
+from ..optim import OPTIMIZERS, SCHEDULES
+from ..preprocess import DESCRIPTIONS, KINDS
+from ..train import TrainConfig, train
+from .progress import bar
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+PRE = "--epochs 15 --optimizer adam --lr 0.002 --schedule cosine --seed 0"  # one budget for the preprocessing comparison
+SHIPPED = {  # name -> (title, options): `train-all` runs exactly these, each in a fresh process
+    "default": ("Default: sigmoid 784-50-100-10, unit, Adam + cosine schedule + augmentation (±1 px, ±10°), 40 epochs",
+                "--epochs 40 --optimizer adam --lr 0.003 --schedule cosine --augment --shift 1 --degrees 10 --preprocess unit --seed 0"),
+    **{f"pre-{k}": (f"Preprocessing '{k}': {DESCRIPTIONS[k]}", f"{PRE} --preprocess {k}") for k in KINDS},
+    "relu": ("ReLU 784-50-100-10 (He init), unit", "--epochs 15 --optimizer adam --lr 0.001 --schedule cosine --activation relu --seed 0"),
+}
+
+
+def add_parser(sub):
+    d = TrainConfig()
+    p = sub.add_parser("train", help="train a network on the MNIST training set and save it as .npz + .json card")
+    p.add_argument("--hidden", type=int, nargs="+", default=list(d.hidden), help="hidden layer widths (default: 50 100)")
+    p.add_argument("--activation", choices=["sigmoid", "relu"], default=d.activation, help="hidden activation (default: sigmoid)")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer, help=f"(default: {d.optimizer})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default: {d.lr})")
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help=f"learning-rate schedule (default: {d.schedule})")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"passes over the training split (default: {d.epochs})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"images per step (default: {d.batch_size})")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="L2 penalty on weights (default: 0)")
+    p.add_argument("--preprocess", choices=KINDS, default=d.preprocess, help=f"input preprocessing (default: {d.preprocess})")
+    p.add_argument("--global-stats", action="store_true", help="standardize with one global mean and std instead of per pixel")
+    p.add_argument("--eps", type=float, default=d.eps, help=f"whitening epsilon (default: {d.eps})")
+    p.add_argument("--augment", action="store_true", help="random shifts and rotations of the training images every epoch")
+    p.add_argument("--shift", type=int, default=d.shift, help=f"augmentation: largest shift in pixels, up to 4 (default: {d.shift})")
+    p.add_argument("--degrees", type=int, default=d.degrees, help=f"augmentation: largest rotation in degrees (default: {d.degrees})")
+    p.add_argument("--patience", type=int, default=d.patience, help="stop after N epochs without a better validation accuracy (0: off)")
+    p.add_argument("--val-size", type=int, default=d.val_size, help=f"training images held out for validation (default: {d.val_size})")
+    p.add_argument("--seed", type=int, default=d.seed, help="fixes split, initial weights, batch order, augmentation (default: 0)")
+    p.add_argument("--out", required=True, help="where to write the model, e.g. models/mine.npz (a .json card goes beside it)")
+    p.add_argument("--title", help="a one-line description stored in the card")
+    p.add_argument("--data-dir", help="folder with the four MNIST files (default: $MNIST_DIR, then the cache)")
+    p.set_defaults(run=run)
+    p = sub.add_parser("train-all", help="regenerate every shipped model in models/ and print their test accuracies")
+    p.add_argument("--only", nargs="+", choices=list(SHIPPED), help="just these models")
+    p.add_argument("--out-dir", default=str(MODELS_DIR), help=f"where to write them (default: {MODELS_DIR})")
+    p.add_argument("--data-dir", help="folder with the four MNIST files (default: $MNIST_DIR, then the cache)")
+    p.set_defaults(run=run_all)
+
+
+def config_from(args):
+    """The TrainConfig an argparse namespace asks for."""
+    return TrainConfig(hidden=tuple(args.hidden), activation=args.activation, optimizer=args.optimizer, lr=args.lr,
+                       schedule=args.schedule, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
+                       preprocess=args.preprocess, per_pixel=not args.global_stats, eps=args.eps,
+                       augment=args.augment, shift=args.shift, degrees=args.degrees,
+                       patience=args.patience, val_size=args.val_size, seed=args.seed)
+
+
+def command_of(c, out):
+    """The canonical command line for config c and output path: every setting spelled out."""
+    flags = [f"--hidden {' '.join(map(str, c.hidden))}", f"--activation {c.activation}", f"--optimizer {c.optimizer}",
+             f"--lr {c.lr:g}", f"--schedule {c.schedule}", f"--epochs {c.epochs}", f"--batch-size {c.batch_size}",
+             f"--weight-decay {c.weight_decay:g}", f"--preprocess {c.preprocess}", f"--eps {c.eps:g}",
+             f"--patience {c.patience}", f"--val-size {c.val_size}", f"--seed {c.seed}"]
+    flags += ["--global-stats"] * (not c.per_pixel) + [f"--augment --shift {c.shift} --degrees {c.degrees}"] * c.augment
+    return f"python -m engine train {' '.join(flags)} --out {shlex.quote(str(out))}"
+
+
+def run(args):
+    config = config_from(args)
+    (x, t), (x_test, t_test) = load_mnist(normalize=False, data_dir=args.data_dir, download=False)
+    every = max(1, (len(x) - config.val_size) // config.batch_size // 20)  # about 20 redraws per epoch
+
+    def show(info):
+        done = (info["epoch"] - 1) * info["steps"] + (info["step"] - 1) % info["steps"] + 1
+        val = "-" if info["val_acc"] is None else f"{info['val_acc']:.4f}"
+        label = f"epoch {info['epoch']}/{info['epochs']} loss {info['loss']:.4f} acc {info['train_acc']:.4f} val {val}"
+        bar(label, done if info["phase"] == "step" else info["epoch"] * info["steps"], info["epochs"] * info["steps"])
+
+    model = train(x, t, config=config, callback=show, every=every)
+    sys.stderr.write("\n")
+    model.card.update(name=Path(args.out).stem, title=args.title or f"{'-'.join(map(str, model.sizes))} {config.activation}, "
+                      f"{config.preprocess}, {config.optimizer}", command=command_of(config, args.out))
+    model.card["test_accuracy"] = model.score(x_test, t_test)  # reported only: nothing above saw the test set
+    path = save_model(model, args.out)
+    print(f"{path}: best epoch {model.card['best_epoch']}, validation accuracy {model.card['val_accuracy']:.4f}, "
+          f"test accuracy {model.card['test_accuracy']:.4f}, {model.card['seconds']:.1f} s")
+
+
+def run_all(args):
+    names = args.only or list(SHIPPED)
+    env = {**os.environ}
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # batch-100 matmuls gain nothing from threads, and a busy core stalls them badly
+    rows = []
+    for name in names:
+        title, options = SHIPPED[name]
+        out = Path(args.out_dir).resolve() / f"{name}.npz"
+        rel = os.path.relpath(out, MODELS_DIR.parent)
+        out = Path(rel) if not rel.startswith("..") else out  # models/NAME.npz in the card when inside the repo
+        cmd = [sys.executable, "-m", "engine", "train", *shlex.split(options), "--out", str(out), "--title", title]
+        cmd += ["--data-dir", str(Path(args.data_dir).resolve())] if args.data_dir else []  # the child runs in the repo
+        print(f"== {name}: {shlex.join(cmd[1:])}", flush=True)
+        start = time.perf_counter()
+        if subprocess.run(cmd, env=env, cwd=MODELS_DIR.parent).returncode != 0:
+            raise EngineError(f"Training {name} failed (see the error above); fix it and rerun `python -m engine train-all --only {name}`.")
+        card = load_model(MODELS_DIR.parent / out).card  # out may be relative to the repo, where the child ran
+        rows.append((name, card["test_accuracy"], card["val_accuracy"], card["best_epoch"], time.perf_counter() - start, title))
+    print("\n| model | test accuracy | validation accuracy | best epoch | seconds | what |\n|---|---|---|---|---|---|")
+    for name, test, val, best, seconds, title in rows:
+        print(f"| {name} | {test:.4f} | {val:.4f} | {best} | {seconds:.0f} | {title} |")
