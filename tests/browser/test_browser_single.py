@@ -1,0 +1,86 @@
+"""Single-image page in Chromium on real MNIST: an image from a link, a digit drawn with the mouse, an uploaded photo."""
+import numpy as np
+import pytest
+
+from engine.data import load_raw
+from tests.browser.conftest import assert_clean, open_page, screenshot, wait_idle
+from tests.photos import render_photo
+
+pytestmark = [pytest.mark.browser, pytest.mark.mnist]
+
+TALL = {"width": 1400, "height": 7000}  # the whole page without scrolling, for one full screenshot
+
+
+def metric_values(page):
+    return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+
+
+def test_single_page_from_a_link(page, app_url, console_errors):
+    page.set_viewport_size(TALL)
+    open_page(page, app_url, "/single?split=test&index=8&model=default", "5. The most similar training images")
+    assert page.get_by_text("test #8, labelled").first.is_visible()
+    for title in ("test #8 as 28 × 28 pixel values", "Probabilities of model default", "Layer 1: 50 units",
+                  "Layer 2: 100 units", "Every hidden unit on the sigmoid curve", "Which pixels move the score"):
+        assert page.get_by_text(title).first.is_visible(), title
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 9
+    assert len(page.locator('[data-testid="stImage"]').all()) == 8  # the nearest training images
+    screenshot(page, "single")
+    page.get_by_role("button", name="Next mistake").click()
+    page.get_by_text("This image is one of them: mistake 1 of").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert_clean(page, console_errors)
+
+
+def uploader(page):
+    """The page's picture uploader (the sidebar has a model uploader too)."""
+    return page.get_by_test_id("stMainBlockContainer").locator('input[type="file"]')
+
+
+def draw(page, points):
+    """Drag the mouse through points (x, y in canvas pixels) on the drawing canvas, as one stroke."""
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=15)
+    page.mouse.up()
+
+
+def test_a_digit_drawn_with_the_mouse_is_read(page, app_url, console_errors):
+    page.set_viewport_size(TALL)
+    open_page(page, app_url, "/single?input=draw&model=default", "Draw a digit on the black canvas")
+    draw(page, [(80, 60), (200, 60), (130, 230)])  # a 7: the top bar, then the long diagonal
+    page.get_by_text("How your picture becomes an MNIST digit").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    assert page.get_by_text("your drawing as 28 × 28 pixel values").is_visible()
+    assert metric_values(page)[0] == "7"  # the answer
+    assert page.locator('[data-testid="stImageCaption"]').all_inner_texts()[:6][-1] == "6. centred in 28 × 28"
+    screenshot(page, "single-drawn")
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("Draw a digit on the black canvas").wait_for(timeout=60_000)
+    assert_clean(page, console_errors)
+
+
+def test_an_uploaded_photo_is_read(page, app_url, console_errors, mnist_dir, tmp_path):
+    page.set_viewport_size(TALL)
+    x, t = (load_raw(mnist_dir)[k] for k in ("test_img", "test_label"))
+    photo = tmp_path / "digit-on-paper.jpg"
+    photo.write_bytes(render_photo(x[0], rng=np.random.default_rng(5), side=900, fmt="JPEG"))
+    open_page(page, app_url, "/single?input=upload&model=default", "Upload a picture of one digit")
+    uploader(page).set_input_files(str(photo))
+    page.get_by_text("digit-on-paper.jpg as 28 × 28 pixel values").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    assert page.get_by_text("so step 2 inverted it").is_visible()  # dark ink on light paper
+    assert metric_values(page)[0] == str(t[0])
+    screenshot(page, "single-photo")
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"this is not a picture")
+    uploader(page).set_input_files(str(bad))
+    page.get_by_text("notes.png is not a picture").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 1
+    assert_clean(page, console_errors)

@@ -1,0 +1,319 @@
+"""AppTest of the single-image page on synthetic MNIST: choosing the input (index, Random, Next mistake, canvas, upload),
+and every number it shows checked against the network written out in NumPy here."""
+import numpy as np
+import pytest
+
+from engine.model import MLP
+from engine.modelfile import load_model, save_model
+from tests import apptest_helpers
+from tests.apptest_helpers import array, assert_no_exception, figure_titled, image_captions, page_text, plotly_figures, run_page
+from tests.photos import encode, ring, seven
+from ui import single_state
+
+app_env = apptest_helpers.app_env  # fixture
+
+
+def net(name):
+    """The W1, b1 ... of a test model, read from the models folder the app uses."""
+    import os
+    from pathlib import Path
+    m = load_model(Path(os.environ["MNIST_EXPLORER_MODELS"]) / f"{name}.npz")
+    assert m.preprocess.kind == "unit" and m.activation == "sigmoid"
+    return {k: v.astype(np.float64) for k, v in m.params.items()}
+
+
+def forward(P, pixels):
+    """The book's forward pass for one image, long hand: ([a1, a2, ...], [z1, z2, ...]), z_L = softmax(a_L)."""
+    h = np.asarray(pixels, np.float64).reshape(-1) / 255
+    L = len(P) // 2
+    a_s, z_s = [], []
+    for i in range(1, L + 1):
+        a = h @ P[f"W{i}"] + P[f"b{i}"]
+        h = 1 / (1 + np.exp(-a)) if i < L else np.exp(a - a.max()) / np.exp(a - a.max()).sum()
+        a_s.append(a)
+        z_s.append(h)
+    return a_s, z_s
+
+
+def bars(at, words):
+    return array(figure_titled(at, words)["data"][0]["y"]).astype(float)
+
+
+def heatmap_z(at, words):
+    return array(figure_titled(at, words)["data"][0]["z"]).astype(float)
+
+
+def metric(at, label):
+    return next(m for m in at.metric if m.label == label)
+
+
+def test_an_mnist_image_from_the_url_and_its_probabilities(app_env):
+    x, t = app_env["test"]
+    at = run_page("single", query={"split": "test", "index": 7})
+    np.testing.assert_array_equal(heatmap_z(at, "test #7 as 28 × 28"), x[7])
+    _, z = forward(net("default"), x[7])
+    p = z[-1]
+    np.testing.assert_allclose(bars(at, "Probabilities of model default"), p, atol=1e-5)
+    first, second = np.argsort(p)[::-1][:2]
+    assert metric(at, "Answer").value == str(first) and metric(at, "Runner-up").value == str(second)
+    assert metric(at, "Margin").value == f"{(p[first] - p[second]) * 100:.1f} points"
+    assert metric(at, "True label").value == str(t[7])
+    fig = figure_titled(at, "Probabilities of model default")
+    colors = fig["data"][0]["marker"]["color"]
+    assert [i for i, c in enumerate(colors) if c != colors[(first + 1) % 10]] == [first]  # only the answer stands out
+    assert any("true label" in a["text"] and a["x"] == t[7] for a in fig["layout"]["annotations"])
+    assert f"test #7, labelled **{t[7]}**" in page_text(at)
+    # the vector the net receives: unit preprocessing is pixels / 255
+    np.testing.assert_allclose(bars(at, "the 784 numbers the network receives"), x[7].reshape(-1) / 255, atol=1e-6)
+
+
+def test_softmax_breakdown_shows_the_arithmetic(app_env):
+    x, _ = app_env["test"]
+    at = run_page("single", query={"index": 3})
+    a, z = forward(net("default"), x[3])
+    table = at.dataframe[0].value
+    logits = table["score a3"].astype(float).to_numpy()
+    np.testing.assert_allclose(logits, a[-1], atol=2e-3)
+    shifted = table["score − max"].astype(float).to_numpy()
+    np.testing.assert_allclose(shifted, a[-1] - a[-1].max(), atol=2e-3)
+    e = table["exp(score − max)"].astype(float).to_numpy()
+    np.testing.assert_allclose(e, np.exp(a[-1] - a[-1].max()), atol=1e-4)
+    np.testing.assert_allclose(table["÷ sum = probability"].astype(float).to_numpy(), z[-1], atol=1e-5)
+    assert f"divide each by their sum ({np.exp(a[-1] - a[-1].max()).sum():.5f})" in page_text(at)
+
+
+def test_choosing_split_and_index_updates_image_and_url(app_env):
+    x, _ = app_env["train"]
+    at = run_page("single")
+    assert "index" not in at.query_params  # the default view needs no parameters
+    at.number_input(key="single_index").set_value(12).run()
+    assert_no_exception(at)
+    assert at.query_params["index"] == "12"
+    at.radio(key="single_split").set_value("train").run()
+    np.testing.assert_array_equal(heatmap_z(at, "train #12 as 28 × 28"), x[12])
+    assert at.query_params["split"] == "train"
+    at.number_input(key="single_index").set_value(450).run()  # exists in train (600) but not in test (100)
+    at.radio(key="single_split").set_value("test").run()
+    assert at.number_input(key="single_index").value == 0
+
+
+def test_random_picks_an_image_in_range(app_env, monkeypatch):
+    monkeypatch.setattr(single_state, "random_index", lambda n: n - 1 if n == 100 else -1)
+    x, _ = app_env["test"]
+    at = run_page("single")
+    at.button(key="single_random").click().run()
+    np.testing.assert_array_equal(heatmap_z(at, "test #99 as 28 × 28"), x[99])
+    assert at.query_params["index"] == "99"
+
+
+def test_random_index_covers_the_range():
+    seen = {single_state.random_index(5) for _ in range(200)}
+    assert seen == {0, 1, 2, 3, 4}
+
+
+def test_next_mistake_steps_through_the_wrong_answers(app_env):
+    x, t = app_env["test"]
+    P = net("default")
+    wrong = [i for i in range(len(t)) if np.argmax(forward(P, x[i])[1][-1]) != t[i]]
+    assert 2 < len(wrong) < len(t)  # a random net: plenty of mistakes, but not all
+    at = run_page("single", query={"split": "train", "index": 5})
+    at.button(key="single_next").click().run()  # from a training image: the first test mistake
+    assert (at.radio(key="single_split").value, at.number_input(key="single_index").value) == ("test", wrong[0])
+    at.button(key="single_next").click().run()
+    assert at.number_input(key="single_index").value == wrong[1]
+    assert f"mistake 2 of {len(wrong)}" in page_text(at)
+    assert metric(at, "True label").delta == "✗ the answer is wrong"
+    at.number_input(key="single_index").set_value(wrong[-1]).run()
+    at.button(key="single_next").click().run()  # after the last one, round to the first
+    assert at.number_input(key="single_index").value == wrong[0]
+    assert dict(at.query_params).get("index", "0") == str(wrong[0])  # index 0 is the default, left out of the URL
+
+
+def test_hidden_layers_show_a_and_z_of_every_unit(app_env):
+    x, _ = app_env["test"]
+    at = run_page("single", query={"index": 4})
+    a, z = forward(net("default"), x[4])
+    for i, width, rows in ((1, 50, 5), (2, 100, 10)):
+        fig = figure_titled(at, f"Layer {i}: {width} units")
+        grid = array(fig["data"][0]["z"]).astype(float)
+        assert grid.shape == (rows, 10)
+        np.testing.assert_allclose(grid.reshape(-1), z[i - 1], atol=1e-5)
+        custom = array(fig["data"][0]["customdata"]).astype(float)  # (rows, 10, 2): unit number, a
+        np.testing.assert_array_equal(custom[..., 0].reshape(-1), np.arange(width))
+        np.testing.assert_allclose(custom[..., 1].reshape(-1), a[i - 1], atol=1e-4)
+    curve = figure_titled(at, "on the sigmoid curve")
+    dots = [d for d in curve["data"] if d.get("mode") == "markers"]
+    assert [d["name"] for d in dots] == ["layer 1", "layer 2"]
+    np.testing.assert_allclose(array(dots[1]["x"]).astype(float), a[1], atol=1e-4)
+    k = int((np.abs(a[0]) > 5).sum())
+    assert f"Layer 1: **{k}** of 50 units are saturated" in page_text(at)
+
+
+def test_any_depth_and_relu(app_env):
+    import os
+    from pathlib import Path
+    rng = np.random.default_rng(3)
+    sizes = [784, 30, 20, 12, 10]
+    params = {}
+    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        params[f"W{i}"] = rng.normal(0, 0.1, (m, n)).astype(np.float32)
+        params[f"b{i}"] = rng.normal(0, 0.1, n).astype(np.float32)
+    save_model(MLP(params, activation="relu", card={"title": "deep relu"}), Path(os.environ["MNIST_EXPLORER_MODELS"]) / "deep.npz")
+    at = run_page("single", query={"model": "deep", "index": 2})
+    titles = [f["layout"]["title"]["text"] for f in plotly_figures(at)]
+    assert [s for s in titles if s.startswith("Layer")] == ["Layer 1: 30 units, coloured by activation z",
+                                                            "Layer 2: 20 units, coloured by activation z",
+                                                            "Layer 3: 12 units, coloured by activation z"]
+    assert "Every hidden unit on the ReLU curve" in titles
+    assert "Units behind the score of" in " ".join(titles) and "z3[j] × W4[j," in " ".join(titles)
+    assert "units are off (a ≤ 0)" in page_text(at)
+    # the small net has one hidden layer of 16: a 2 x 10 grid with 4 empty cells
+    at = run_page("single", query={"model": "small"})
+    grid = heatmap_z(at, "Layer 1: 16 units")
+    assert grid.shape == (2, 10) and np.isnan(grid).sum() == 4
+
+
+def test_contributions_templates_and_saliency(app_env):
+    x, _ = app_env["test"]
+    P = net("default")
+    img = x[6]
+    a, z = forward(P, img)
+    c = int(np.argmax(z[-1]))
+    terms = z[1] * P["W3"][:, c]
+    fig = figure_titled(at := run_page("single", query={"index": 6}), f"Units behind the score of {c}")
+    shown = np.asarray(array(fig["data"][0]["x"]), float)
+    top = np.sort(terms[terms > 0])[::-1][:10]
+    low = np.sort(terms[terms < 0])[:10][::-1]
+    np.testing.assert_allclose(shown, np.concatenate([top, low]), atol=1e-5)
+    plus, minus = terms[terms > 0].sum(), terms[terms < 0].sum()
+    assert f"= {plus:+.2f} (all positive contributions) {minus:+.2f}" in page_text(at)
+    assert f"= **{a[-1][c]:.2f}**" in page_text(at)
+    # templates: W1 columns of the 8 most active layer-1 units, as 28 x 28
+    fig = figure_titled(at, "8 most active units of layer 1")
+    units = np.argsort(-z[0], kind="stable")[:8]
+    for trace, k in zip(fig["data"], units, strict=True):
+        np.testing.assert_allclose(array(trace["z"]).astype(float), P["W1"][:, k].reshape(28, 28), atol=1e-6)
+    # saliency: the gradient of the logit, checked by central differences on a few pixels
+    fig = figure_titled(at, f"Which pixels move the score of {c}")
+    grad = array(fig["data"][1]["z"]).astype(float)
+    for r, col in ((10, 10), (14, 14), (20, 8), (5, 22)):
+        e = np.zeros(784)
+        e[r * 28 + col] = 1.0
+        up = forward(P, img.reshape(-1) + e)[0][-1][c]
+        down = forward(P, img.reshape(-1) - e)[0][-1][c]
+        assert grad[r, col] == pytest.approx((up - down) / 2, rel=1e-3, abs=1e-7)
+
+
+def test_nearest_training_images_in_the_last_hidden_layer(app_env):
+    xs, t = app_env["train"]
+    x, _ = app_env["test"]
+    P = net("default")
+    q = forward(P, x[9])[1][1]
+    E = np.stack([forward(P, img)[1][1] for img in xs])  # (600, 100) layer-2 activations
+    d = np.linalg.norm(E - q, axis=1)
+    near = np.argsort(d, kind="stable")[:8]
+    at = run_page("single", query={"index": 9})
+    caps = [c for c in image_captions(at) if c.startswith("#")]
+    assert caps == [f"#{i} · {t[i]}" for i in near]
+    assert [c.value for c in at.caption if c.value.startswith("d = ")] == [f"d = {d[i]:.2f}" for i in near]
+    pred = int(np.argmax(forward(P, x[9])[1][-1]))
+    same = int((t[near] == pred).sum())
+    assert f"**{same}** of them are a {pred}" in page_text(at)
+
+
+def test_compare_shows_a_second_models_bars(app_env):
+    x, _ = app_env["test"]
+    at = run_page("single", query={"index": 1, "compare": "small"})
+    p_small = forward(net("small"), x[1])[1][-1]
+    np.testing.assert_allclose(bars(at, "Probabilities of model small"), p_small, atol=1e-5)
+    np.testing.assert_allclose(bars(at, "Probabilities of model default"), forward(net("default"), x[1])[1][-1], atol=1e-5)
+    assert at.toggle(key="single_compare").value is True
+    at.toggle(key="single_compare").set_value(False).run()
+    assert "compare" not in at.query_params
+    assert len([f for f in plotly_figures(at) if "Probabilities of model" in f["layout"]["title"]["text"]]) == 1
+    at.toggle(key="single_compare").set_value(True).run()
+    assert at.query_params["compare"] == "small"
+
+
+def test_bad_query_values_fall_back(app_env):
+    x, _ = app_env["test"]
+    at = run_page("single", query={"split": "banana", "index": "abc", "compare": "nope", "input": "camera"})
+    np.testing.assert_array_equal(heatmap_z(at, "test #0 as 28 × 28"), x[0])
+    at = run_page("single", query={"index": "100"})  # one past the end of the synthetic test set
+    assert at.number_input(key="single_index").value == 0
+
+
+def stroke_canvas():
+    """A 280 x 280 RGBA canvas, black, with a thick white vertical stroke: a '1' drawn off-centre."""
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[40:240, 60:80, :3] = 255
+    return rgba
+
+
+def test_an_injected_canvas_drawing_is_read(app_env, monkeypatch):
+    drawn = [None]
+    monkeypatch.setattr(single_state, "draw_canvas", lambda *, key: drawn[0])
+    at = run_page("single", query={"input": "draw"})
+    assert "Draw a digit on the black canvas" in page_text(at)
+    assert not [f for f in plotly_figures(at) if "Probabilities" in f["layout"]["title"]["text"]]
+    drawn[0] = stroke_canvas()
+    at.run()
+    assert_no_exception(at)
+    assert image_captions(at)[:6] == ["1. grey", "2. ink made white", "3. ink separated", "4. cropped",
+                                      "5. scaled to 20 × 20", "6. centred in 28 × 28"]
+    digit = heatmap_z(at, "your drawing as 28 × 28")
+    rows, cols = np.nonzero(digit > 0)
+    assert rows.max() - rows.min() + 1 == 20  # the 200 px stroke scaled to MNIST's 20 px box ...
+    assert cols.max() - cols.min() + 1 <= 4  # ... stays a thin vertical bar ...
+    cy = (digit.sum(axis=1) @ np.arange(28)) / digit.sum()
+    cx = (digit.sum(axis=0) @ np.arange(28)) / digit.sum()
+    assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1  # ... moved from the left edge to the centre of mass
+    p = forward(net("default"), digit)[1][-1]
+    np.testing.assert_allclose(bars(at, "Probabilities of model default"), p, atol=1e-5)
+    assert metric(at, "Answer").value == str(int(np.argmax(p)))
+    assert not any(m.label == "True label" for m in at.metric)  # a drawing has no label
+
+
+@pytest.mark.parametrize(("name", "data", "mime"), [
+    ("seven.png", encode(seven(), "PNG"), "image/png"),
+    ("zero.jpg", encode(ring().convert("RGB"), "JPEG", quality=85), "image/jpeg"),
+])
+def test_an_uploaded_picture_is_read(app_env, name, data, mime):
+    at = run_page("single", query={"input": "upload"})
+    assert "Upload a picture of one digit" in page_text(at)
+    at.file_uploader(key="single_upload").set_value((name, data, mime)).run()
+    assert_no_exception(at)
+    assert image_captions(at)[5] == "6. centred in 28 × 28"
+    assert "so step 2 inverted it" in page_text(at)  # dark ink on white paper
+    digit = heatmap_z(at, f"{name} as 28 × 28")
+    rows, cols = np.nonzero(digit > 0)
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 == 20
+    assert digit.max() == 255 and digit[0].sum() == 0 and digit[:, 0].sum() == 0  # white ink on a black border
+    p = forward(net("default"), digit)[1][-1]
+    np.testing.assert_allclose(bars(at, "Probabilities of model default"), p, atol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "data", "words"), [
+    ("bad.png", b"this is not a picture", "bad.png is not a picture"),
+    ("blank.png", encode(seven(paper=255, ink=255), "PNG"), "blank.png shows no ink"),
+    ("**big**.png", b"GIF89a", r"\*\*big\*\*.png is not a picture"),  # the name is shown as typed, not as Markdown
+])
+def test_a_bad_upload_is_one_error_line(app_env, name, data, words):
+    at = run_page("single", query={"input": "upload"})
+    at.file_uploader(key="single_upload").set_value((name, data, "image/png")).run()
+    assert_no_exception(at)
+    assert [e.value for e in at.error] == [next(e.value for e in at.error)] and words in at.error[0].value
+    assert "\n" not in at.error[0].value
+    assert plotly_figures(at) == []  # nothing is drawn for a picture that could not be read
+
+
+def test_a_link_brings_back_an_mnist_image(app_env, monkeypatch):
+    monkeypatch.setattr(single_state, "draw_canvas", lambda *, key: stroke_canvas())
+    x, _ = app_env["test"]
+    at = run_page("single", query={"input": "draw"})
+    assert at.query_params["input"] == "draw"
+    at.query_params["index"] = "42"  # a link from another page (?split=test&index=42) opened in this session
+    at.run()
+    assert at.session_state["single_source"] == "mnist"
+    np.testing.assert_array_equal(heatmap_z(at, "test #42 as 28 × 28"), x[42])
