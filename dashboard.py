@@ -13,6 +13,7 @@ PAGES = nav.register([
     st.Page("views/home.py", title=t("nav.home"), icon="🏠", url_path="home", default=True, help=t("nav.home_help")),
     st.Page("views/dataset.py", title=t("nav.dataset"), icon="🗂️", url_path="dataset", help=t("nav.dataset_help")),
     st.Page("views/single.py", title=t("nav.single"), icon="🔍", url_path="single", help=t("nav.single_help")),
+    st.Page("views/evaluate.py", title=t("nav.evaluate"), icon="📏", url_path="evaluate", help=t("nav.evaluate_help")),
 ])
 
 page = st.navigation(PAGES)
