@@ -14,6 +14,8 @@ PAGES = nav.register([
     st.Page("views/dataset.py", title=t("nav.dataset"), icon="🗂️", url_path="dataset", help=t("nav.dataset_help")),
     st.Page("views/single.py", title=t("nav.single"), icon="🔍", url_path="single", help=t("nav.single_help")),
     st.Page("views/evaluate.py", title=t("nav.evaluate"), icon="📏", url_path="evaluate", help=t("nav.evaluate_help")),
+    st.Page("views/preprocess.py", title=t("nav.preprocess"), icon="⚖️", url_path="preprocess", help=t("nav.preprocess_help")),
+    st.Page("views/train.py", title=t("nav.train"), icon="🏋️", url_path="train", help=t("nav.train_help")),
 ])
 
 page = st.navigation(PAGES)
