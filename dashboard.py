@@ -1,7 +1,7 @@
 """MNIST Explorer: `streamlit run dashboard.py`. The router: pages, the shared sidebar, then the chosen page."""
 import streamlit as st
 
-from ui import i18n, nav, sidebar
+from ui import i18n, nav, share, sidebar
 from ui.i18n import t
 
 st.set_page_config(page_title="MNIST Explorer", page_icon="🔢", layout="wide")
@@ -16,10 +16,15 @@ PAGES = nav.register([
     st.Page("views/evaluate.py", title=t("nav.evaluate"), icon="📏", url_path="evaluate", help=t("nav.evaluate_help")),
     st.Page("views/preprocess.py", title=t("nav.preprocess"), icon="⚖️", url_path="preprocess", help=t("nav.preprocess_help")),
     st.Page("views/train.py", title=t("nav.train"), icon="🏋️", url_path="train", help=t("nav.train_help")),
+    st.Page("views/glossary.py", title=t("nav.glossary"), icon="📖", url_path="glossary", help=t("nav.glossary_help")),
 ])
 
 page = st.navigation(PAGES)
 i18n.language_picker()
 sidebar.model_picker()
 sidebar.data_status()
-page.run()
+link_box = st.sidebar.container()  # filled after the page ran: its choices are in the URL only then
+try:
+    page.run()
+finally:  # also after st.stop() (the first-run panel): the link still says which page and language
+    share.show(link_box, page)

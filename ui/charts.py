@@ -64,14 +64,15 @@ def image_grid(images, *, title, names, cols=5, colorscale=None, zmax=255, value
     return _pixel_axes(fig)
 
 
-def class_distribution(counts, *, title, x_title, y_title, height=340):
-    """Grouped bars of images per digit for each split; counts is {split: (10,) ints}. Hover adds the share."""
+def class_distribution(counts, *, title, x_title, y_title, names=None, height=340):
+    """Grouped bars of images per digit for each split; counts is {split: (10,) ints}, names {split: legend name}. Hover adds the share."""
     fig = go.Figure()
     for split, c in counts.items():
         c = np.asarray(c)
-        fig.add_bar(x=list(range(len(c))), y=c, name=split, marker_color=SPLIT_COLORS.get(split),
+        name = (names or {}).get(split, split)
+        fig.add_bar(x=list(range(len(c))), y=c, name=name, marker_color=SPLIT_COLORS.get(split),
                     customdata=c / max(c.sum(), 1),
-                    hovertemplate=f"{split} %{{x}}: %{{y:,}} (%{{customdata:.1%}})<extra></extra>")
+                    hovertemplate=f"{name} %{{x}}: %{{y:,}} (%{{customdata:.1%}})<extra></extra>")
     _layout(fig, title=title, x_title=x_title, y_title=y_title, height=height, barmode="group",
             legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
     fig.update_xaxes(tickmode="linear", dtick=1)

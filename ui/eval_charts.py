@@ -129,7 +129,7 @@ def accuracy_bars(names, accuracies, *, title, x_title, y_title):
     return fig
 
 
-def runtime_figure(rows, *, book_rate, limit, title, subtitle, x_title, titles, names):
+def runtime_figure(rows, *, book_rate, limit, title, subtitle, x_title, titles, names, batch_name="batch"):
     """Images/s (left) and milliseconds per batch (right) against batch size, log-log, with min-max spread as error bars.
 
     rows are engine.timing.time_batches' dicts; titles = (left panel, right panel); names = (measured, book loop, limit).
@@ -144,7 +144,8 @@ def runtime_figure(rows, *, book_rate, limit, title, subtitle, x_title, titles, 
                         line={"color": RIGHT, "width": 2}, marker={"size": 8},
                         error_y={"type": "data", "array": hi - y, "arrayminus": y - lo, "thickness": 1.2, "width": 4},
                         customdata=np.stack([lo, hi], axis=1),
-                        hovertemplate=f"batch %{{x:,}}: %{{y:{unit}}} (%{{customdata[0]:{unit}}}–%{{customdata[1]:{unit}}})<extra></extra>",
+                        hovertemplate=f"{batch_name} %{{x:,}}: %{{y:{unit}}} "
+                                      f"(%{{customdata[0]:{unit}}}–%{{customdata[1]:{unit}}})<extra></extra>",
                         row=1, col=col)
     if book_rate:
         fig.add_scatter(x=[1], y=[book_rate], mode="markers+text", name=names[1], marker={"symbol": "diamond", "size": 13, "color": WRONG},

@@ -5,7 +5,7 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.timing import BATCH_SIZES
-from ui import eval_charts, eval_state, eval_timing, panels
+from ui import errors, eval_charts, eval_state, eval_timing, panels
 from ui.i18n import t
 
 
@@ -27,7 +27,7 @@ def show(ds, model_id, model):
                                          repeats=int(repeats),
                                          progress=lambda f, stage: bar.progress(min(f, 1.0), text=t(f"evaluate.rt_stage_{stage}")))
         except (EngineError, ValueError) as e:  # a model whose layers do not fit 784 pixels: one line, not a traceback
-            st.error(str(e))
+            errors.show(e)
         bar.empty()
     if result is None:
         st.info(t("evaluate.rt_none"))
@@ -40,7 +40,7 @@ def show(ds, model_id, model):
             result["rows"], book_rate=result["book_rate"], limit=result["limit"],
             title=t("evaluate.rt_title", model=result["model"], n=f"{result['n_images']:,}", repeats=result["repeats"]),
             subtitle=where, x_title=t("evaluate.rt_x"), titles=(t("evaluate.rt_rate"), t("evaluate.rt_latency")),
-            names=(t("evaluate.rt_measured"), t("evaluate.rt_book"), t("evaluate.rt_limit"))),
+            names=(t("evaluate.rt_measured"), t("evaluate.rt_book"), t("evaluate.rt_limit")), batch_name=t("evaluate.rt_col_batch")),
             how_to_read=t("evaluate.rt_read"), filename=f"runtime-{model_id}")
         best = max(result["rows"], key=lambda r: r["images_per_s"])
         st.markdown(t("evaluate.rt_summary", best=f"{best['images_per_s']:,.0f}", b=f"{best['batch_size']:,}",

@@ -7,7 +7,7 @@ from engine import download
 from engine.data import FILES
 from engine.errors import EngineError, MnistNotFoundError
 from engine.paths import mnist_cache_dir
-from ui import loaders, mnist_upload
+from ui import errors, loaders, mnist_upload
 from ui.i18n import t
 
 # the four .gz files' sizes on the public mirrors, to weight one overall progress bar by bytes
@@ -25,7 +25,7 @@ def _on_upload():
             key = mnist_upload.store(f.name, f.getvalue())
             results.append(("ok", t("firstrun.stored", name=f.name, standard=FILES[key][0])))
         except EngineError as e:
-            results.append(("error", str(e)))
+            results.append(("error", errors.message(e)))
     st.session_state[RESULTS_KEY] = results
     loaders.forget()
 
@@ -47,7 +47,7 @@ def _download():
         download.download_mnist(mnist_cache_dir(), progress=progress)
     except EngineError as e:
         bar.empty()
-        st.error(str(e))
+        errors.show(e)
         return False
     bar.progress(1.0, text=t("firstrun.download_done"))
     loaders.forget()
@@ -59,7 +59,7 @@ def panel(error=None):
     st.subheader(t("firstrun.title"))
     st.markdown(t("firstrun.intro"))
     if error is not None and not (isinstance(error, MnistNotFoundError) and not os.environ.get("MNIST_DIR")):
-        st.error(str(error))  # a broken file or a wrong MNIST_DIR: the engine's sentence says what to fix
+        errors.show(error)  # a broken file or a wrong MNIST_DIR: the engine's sentence says what to fix
     c1, c2, c3 = st.columns(3, gap="large", border=True)
     with c1:
         st.markdown(t("firstrun.download_head"))

@@ -5,9 +5,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import urlstate
+
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "i18n"
-LANGS = {"en": "English", "zh": "简体中文", "ja": "日本語"}
+LANGS = {"en": "English", "zh": "简体中文", "ja": "日本語"}  # each language named in itself, so a reader finds their own
 DEFAULT = "en"
+PICK_KEY = "lang_picker"  # the sidebar select box's session key
 
 
 @cache
@@ -17,8 +20,10 @@ def catalog(lang):
 
 
 def current_lang():
-    """The language in the URL (?lang=zh), else English; an unknown code falls back to English."""
-    lang = st.query_params.get("lang", DEFAULT)
+    """The language in the URL (?lang=zh); without one, the language this session picked; else English."""
+    lang = st.query_params.get("lang")
+    if lang is None:  # the sidebar's page menu drops the query string: the session remembers the choice
+        lang = st.session_state.get(PICK_KEY, DEFAULT)
     return lang if lang in LANGS else DEFAULT
 
 
@@ -31,14 +36,19 @@ def t(key, **values):
     return text.format(**values) if values else text
 
 
+def _keep(lang):
+    urlstate.write(lang=lang, defaults={"lang": DEFAULT})
+
+
+def _on_pick():
+    """The new language goes into the URL before the rerun, so every t() of that run (page titles too) uses it."""
+    _keep(st.session_state[PICK_KEY])
+
+
 def language_picker():
-    """Sidebar select box for the language, kept in the URL as ?lang=."""
+    """Sidebar select box for the language, kept in the URL as ?lang= and put back there after a page change."""
+    urlstate.seed(PICK_KEY, "lang", current_lang())
     codes = list(LANGS)
-    lang = st.sidebar.selectbox("🌐 Language / 语言 / 言語", codes, index=codes.index(current_lang()),
-                                format_func=LANGS.get, key="lang_picker")
-    if lang != current_lang():
-        if lang == DEFAULT:
-            st.query_params.pop("lang", None)
-        else:
-            st.query_params["lang"] = lang
-        st.rerun()
+    lang = st.sidebar.selectbox(t("shell.language"), codes, format_func=LANGS.get, key=PICK_KEY, on_change=_on_pick,
+                                help=t("shell.language_help"))
+    _keep(lang)

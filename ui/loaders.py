@@ -7,11 +7,16 @@ import os
 import threading
 from dataclasses import dataclass
 
+# Imported whole before any page runs (dashboard.py imports this module first): plotly looks pandas up with
+# sys.modules.get() and does not wait for an import in progress, so on a cold start a chart drawn while another
+# session's thread was still importing pandas raised "partially initialized module 'pandas' has no attribute 'Series'"
+import pandas  # noqa: F401
 import streamlit as st
 
 from engine.data import load_raw, locate
 from engine.errors import EngineError
 from engine.modelfile import load_model
+from ui.i18n import t
 
 SPLITS = ("train", "test")
 # st.cache_resource already computes each key once; this lock also keeps two *different* keys (say a data
@@ -51,7 +56,7 @@ def source_key():
     return f"{folder.resolve()}|{stamps}", origin, str(folder)
 
 
-@st.cache_resource(show_spinner="Loading MNIST…", max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=2)  # try_dataset() shows a translated spinner
 def _load(key, origin, folder):
     with _LOAD_LOCK:
         arrays = load_raw(folder, download=False)
@@ -68,7 +73,8 @@ def dataset():
 def try_dataset():
     """(Dataset, None) when MNIST loads, else (None, the EngineError saying why in one sentence)."""
     try:
-        return dataset(), None
+        with st.spinner(t("shell.loading_mnist")):  # only drawn if the load takes a while (the first visit)
+            return dataset(), None
     except EngineError as e:
         return None, e
 

@@ -2,12 +2,13 @@
 import streamlit as st
 
 from engine.errors import EngineError
-from ui import loaders, models, urlstate
+from ui import errors, loaders, models, share, urlstate
 from ui.i18n import t
 from ui.panels import plain
 
 UPLOAD_KEY = "model_upload_file"
 NOTICE_KEY = "model_upload_notice"
+MISSING_KEY = "model_link_missing"  # (id the link asked for, the model shown instead)
 
 
 def _on_model_upload():
@@ -18,7 +19,7 @@ def _on_model_upload():
     try:
         mid, evicted = models.add_upload(f.name, f.getvalue())
     except EngineError as e:
-        st.session_state[NOTICE_KEY] = ("error", str(e))
+        st.session_state[NOTICE_KEY] = ("error", errors.message(e))
         return
     st.session_state[models.PICK_KEY] = mid
     note = t("shell.upload_ok", id=mid)
@@ -27,23 +28,37 @@ def _on_model_upload():
     st.session_state[NOTICE_KEY] = ("ok", note)
 
 
+def _note_missing_model(ids, default):
+    """A link naming a model this server does not have (another session's upload, a removed file): remember it to say so."""
+    asked = urlstate.raw("model")
+    if asked is not None and asked not in ids and urlstate.changed_outside("model"):
+        st.session_state[MISSING_KEY] = (asked, default)
+
+
 def model_picker():
     """Select box over every usable model; the choice follows the user across pages and into ?model=."""
-    catalog, errors = models.catalog()
+    catalog, broken = models.catalog()
     side = st.sidebar
-    for e in errors:
-        side.warning(e)
+    for e in broken:
+        side.warning(errors.explained("error.model_file_broken", e))
     ids = list(catalog)
     if not ids:
         side.info(t("shell.no_models"))
         return
     default = models.default_id(ids)
+    _note_missing_model(ids, default)
     urlstate.seed(models.PICK_KEY, "model", urlstate.read_choice("model", ids, default))
     if st.session_state.get(models.PICK_KEY) not in ids:  # evicted, or a stale value from another page's run
         st.session_state[models.PICK_KEY] = default
     pick = side.selectbox(t("shell.model"), ids, key=models.PICK_KEY, format_func=lambda m: models.title(m, catalog[m]),
                           help=t("shell.model_help"))
     urlstate.write(model=pick, defaults={"model": default})
+    missing = st.session_state.get(MISSING_KEY)
+    if missing and missing[1] == pick:  # said until the user picks another model
+        side.warning(t("shell.model_missing", id=plain(missing[0]), default=plain(default), why=t(
+            "shell.model_missing_session" if share.session_only(missing[0]) else "shell.model_missing_file")))
+    else:
+        st.session_state.pop(MISSING_KEY, None)
     with side.expander(t("shell.upload_head"), icon="📤"):
         st.file_uploader(t("shell.upload_label"), type=["npz", "pkl"], key=UPLOAD_KEY, on_change=_on_model_upload,
                          help=t("shell.upload_help"))
@@ -59,4 +74,4 @@ def data_status():
         st.sidebar.caption("⚠️ " + t("shell.data_missing"))
     else:
         st.sidebar.caption("🗄️ " + t("shell.data_ok", train=f"{ds.size('train'):,}", test=f"{ds.size('test'):,}",
-                                                     origin=plain(ds.origin)))
+                                                     origin=t(f"shell.origin_{ds.origin}")))

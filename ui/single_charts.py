@@ -157,7 +157,7 @@ def saliency_overlay(digit, grad, *, title, x_title="col", y_title="row", height
     data = [{"type": "heatmap", "z": digit, "zmin": 0, "zmax": 255, "colorscale": INK, "showscale": False, "hoverinfo": "skip"},
             {"type": "heatmap", "z": grad, "zmin": -top, "zmax": top, "colorscale": OVERLAY, "customdata": digit,
              "colorbar": {"thickness": 12, "title": {"text": "∂a/∂x"}},
-             "hovertemplate": "[%{y}, %{x}]: pixel %{customdata:.0f}, gradient %{z:+.5f}<extra></extra>"}]
+             "hovertemplate": "[%{y}, %{x}] = %{customdata:.0f} · ∂a/∂x = %{z:+.5f}<extra></extra>"}]  # symbols only: nothing to translate
     return _figure(data, title=title, height=height, x_title=x_title, y_title=y_title, xaxis=PIXEL_X, yaxis=PIXEL_Y)
 
 

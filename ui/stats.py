@@ -37,7 +37,7 @@ def pixel_histogram(key, split, digit, bins):
     return explore.pixel_histogram(_arrays(key, split, digit)[0], bins=bins)
 
 
-@st.cache_data(show_spinner="Projecting images onto their two main directions…", max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8)  # the page shows a translated spinner
 def pca(key, split, n, seed):
     """(coords (m, 2), labels (m,), indices (m,), explained (2,)) for a random sample of n images."""
     img, t = _arrays(key, split)

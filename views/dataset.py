@@ -117,7 +117,7 @@ with tabs["classes"]:
     if tabs["classes"].open:
         counts = {s: stats.class_counts(ds.key, s) for s in SPLITS}
         panels.chart(charts.class_distribution(counts, title=t("dataset.classes_title"), x_title=t("dataset.digit"),
-                                               y_title=t("dataset.images")),
+                                               y_title=t("dataset.images"), names={s: t(f"dataset.split_{s}") for s in SPLITS}),
                      how_to_read=t("dataset.classes_read"), filename="mnist-class-distribution")
 with tabs["mean"]:
     if tabs["mean"].open:
@@ -138,7 +138,8 @@ with tabs["hist"]:
                      how_to_read=t("dataset.hist_read"), filename=f"mnist-{split}-pixel-histogram")
 with tabs["pca"]:
     if tabs["pca"].open:
-        coords, pca_labels, pca_idx, explained = stats.pca(ds.key, split, PCA_POINTS, 0)
+        with st.spinner(t("dataset.pca_spinner")):
+            coords, pca_labels, pca_idx, explained = stats.pca(ds.key, split, PCA_POINTS, 0)
         panels.chart(charts.pca_scatter(coords, pca_labels, pca_idx,
                                         title=t("dataset.pca_title", n=f"{len(coords):,}", split=t(f"dataset.split_{split}")),
                                         x_title=t("dataset.pc", k=1, pct=f"{explained[0]:.1%}"),

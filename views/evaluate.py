@@ -4,7 +4,20 @@ import streamlit as st
 from engine import calibration, metrics
 from engine.errors import EngineError
 from engine.preprocess import DESCRIPTIONS
-from ui import charts, eval_charts, eval_compare, eval_gallery, eval_runtime, eval_state, firstrun, models, panels, urlstate
+from ui import (
+    charts,
+    errors,
+    eval_charts,
+    eval_compare,
+    eval_gallery,
+    eval_report,
+    eval_runtime,
+    eval_state,
+    firstrun,
+    models,
+    panels,
+    urlstate,
+)
 from ui.i18n import t
 
 TABS = ("matrix", "calibration", "compare", "runtime")  # URL ids; the labels are translated
@@ -34,7 +47,7 @@ with left:
     try:
         ev = eval_state.evaluation(ds, model, key)
     except (EngineError, ValueError) as e:  # a model that does not fit 784 pixels, or a broken card
-        st.error(str(e))
+        errors.show(e)
         st.stop()
     split_name, source_idx = eval_state.source(ds, key)
     s = eval_state.summary(ev)
@@ -50,7 +63,8 @@ with left:
                      ms=f"{ev.seconds * 1000:.0f}"))
     pre = model.card.get("preprocess") or {}
     kind = pre.get("kind") if pre.get("kind") in DESCRIPTIONS else "unit"
-    st.markdown(t("evaluate.preprocess", kind=kind, what=panels.plain(pre.get("description") or DESCRIPTIONS[kind])))
+    st.markdown(t("evaluate.preprocess", kind=kind, what=t(f"card.pre_{kind}")))
+    eval_report.offer(ds, model_id, model, ev, which)
 with right:
     panels.model_card(model_id, model)
 

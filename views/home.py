@@ -50,7 +50,7 @@ else:
     c[2].metric(t("home.data_shape"), "28 × 28")
     c[3].metric(t("home.data_classes"), "10")
     counts = stats.class_counts(ds.key, "train")
-    st.caption(t("home.data_words", folder=panels.plain(ds.folder), origin=ds.origin,
+    st.caption(t("home.data_words", folder=panels.plain(ds.folder), origin=t(f"shell.origin_{ds.origin}"),
                  rarest=int(counts.argmin()), rare_n=f"{int(counts.min()):,}",
                  commonest=int(counts.argmax()), common_n=f"{int(counts.max()):,}"))
 

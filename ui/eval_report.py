@@ -1,0 +1,98 @@
+"""The evaluation page's downloadable report: accuracy, the confusion matrix, the per-digit table, the most confident
+mistakes and calibration, in one offline HTML file.
+
+Its words are translated while the page runs; its figures are drawn only when the button is clicked (the report
+covers every tab, not just the open one, and costs nothing until someone asks for it).
+"""
+import functools
+
+import streamlit as st
+
+from engine import calibration, metrics
+from engine.modelfile import card_json
+from ui import cardrows, eval_charts, eval_state, reportbutton
+from ui.i18n import current_lang, t
+from ui.report import Draft
+
+MISTAKES = 24  # as many as the page's gallery shows
+
+KEYS = ("accuracy", "right_of", "mean_loss", "ece", "mean_conf", "cm_words", "cm_read", "cm_x", "cm_y", "cm_hover", "table_head",
+        "table_read", "col_digit", "col_precision", "col_recall", "col_support", "col_confused", "col_confused_n",
+        "mistakes_words", "cal_words", "rel_title", "rel_read", "rel_y", "rel_bars", "rel_diag", "rel_hover", "conf_axis",
+        "hist_title", "hist_read", "hist_y", "hist_hover", "right_answers", "wrong_answers", "cov_head", "cov_title", "cov_read",
+        "cov_x", "cov_y", "acc_answered", "coverage", "cal_head", "matrix_head", "mistake_col_image", "mistake_col_true",
+        "mistake_col_pred", "mistake_col_conf")
+
+
+def words(which, n, wrong):
+    """Every text of the report in the current language (t() needs the page's session, the click handler has none)."""
+    w = {k: t(f"evaluate.{k}") for k in KEYS if k not in ("right_of", "cm_hover", "rel_hover", "hist_hover")}
+    w.update(right_of=t("evaluate.right_of", n=f"{n:,}"), cm_hover=t("evaluate.cm_hover"), rel_hover=t("evaluate.rel_hover"),
+             hist_hover=t("evaluate.hist_hover"), cm_title=t("evaluate.cm_title", split=t(f"evaluate.split_{which}"), n=f"{n:,}"),
+             mistakes_head=t("evaluate.mistakes_head", k=min(MISTAKES, wrong), wrong=f"{wrong:,}"),
+             title=t("evaluate.report_title", split=t(f"evaluate.split_{which}")), intro=t("evaluate.report_intro"))
+    return w
+
+
+def draft(ev, *, w, model_id, which, source_idx, threshold=0.9):
+    """The filled Draft of an Evaluation ev (engine.evaluation) with the words w; builds every figure, so call it on click."""
+    s = eval_state.summary(ev)
+    d = Draft(title=w["title"], intro=w["intro"])
+    d.number(w["accuracy"], f"{ev.accuracy:.4f}")
+    d.number(w["right_of"], f"{s['right']:,}")
+    d.number(w["mean_loss"], f"{s['mean_loss']:.3f}")
+    d.number(w["ece"], f"{s['ece']:.4f}")
+
+    d.section(w["matrix_head"])
+    d.text(w["cm_words"])
+    fig = eval_charts.confusion_figure(ev.confusion, metrics.normalize_rows(ev.confusion), show_rates=False, title=w["cm_title"],
+                                       x_title=w["cm_x"], y_title=w["cm_y"], hover=w["cm_hover"])
+    d.chart(fig, how_to_read=w["cm_read"], filename=f"confusion-{model_id}-{which}")
+
+    d.section(w["table_head"])
+    rows = [[r["digit"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", r["support"],
+             "" if r["confused_with"] is None else r["confused_with"], r["confused_count"] or ""] for r in ev.report]
+    d.table([w["col_digit"], w["col_precision"], w["col_recall"], "F1", w["col_support"], w["col_confused"], w["col_confused_n"]], rows)
+    d.text(w["table_read"])
+
+    d.section(w["mistakes_head"])
+    d.text(w["mistakes_words"])
+    mistakes = metrics.most_confident_mistakes(ev.proba, ev.t, k=MISTAKES)
+    d.table([w["mistake_col_image"], w["mistake_col_true"], w["mistake_col_pred"], w["mistake_col_conf"]],
+            [[f"#{int(source_idx[p])}", int(ev.t[p]), int(ev.pred[p]), f"{ev.confidence[p]:.1%}"] for p in mistakes])
+
+    d.section(w["cal_head"])
+    d.text(w["cal_words"])
+    d.number(w["mean_conf"], f"{s['mean_conf']:.1%}")
+    bins = calibration.reliability_bins(ev.confidence, ev.correct)
+    d.chart(eval_charts.reliability_figure(bins, title=w["rel_title"], x_title=w["conf_axis"], y_title=w["rel_y"],
+                                           names=(w["rel_bars"], w["rel_diag"]), hover=w["rel_hover"]),
+            how_to_read=w["rel_read"], filename=f"reliability-{model_id}-{which}")
+    hist = calibration.confidence_histograms(ev.confidence, ev.correct)
+    d.chart(eval_charts.confidence_figure(hist, title=w["hist_title"], x_title=w["conf_axis"], y_title=w["hist_y"],
+                                          names=(w["right_answers"], w["wrong_answers"]), hover=w["hist_hover"]),
+            how_to_read=w["hist_read"], filename=f"confidence-{model_id}-{which}")
+    d.text(f"**{w['cov_head']}**")
+    d.chart(eval_charts.coverage_figure(calibration.coverage_curve(ev.confidence, ev.correct), threshold=threshold,
+                                        title=w["cov_title"], x_title=w["cov_x"], y_title=w["cov_y"],
+                                        names=(w["acc_answered"], w["coverage"])),
+            how_to_read=w["cov_read"], filename=f"coverage-{model_id}-{which}")
+    return d
+
+
+def _html(ev, *, w, model_id, which, source_idx, card_rows, card, lang):
+    d = draft(ev, w=w, model_id=model_id, which=which, source_idx=source_idx)
+    return d.html(card_rows=card_rows, card_json=card, lang=lang,
+                  labels={"made": w["made"], "card": w["card"], "card_json": w["card_json"]})
+
+
+def offer(ds, model_id, model, ev, which):
+    """The "Download report" button of the evaluation page (call it once, anywhere on the page, after ev is known)."""
+    _, source_idx = eval_state.source(ds, eval_state.split_key(model, which))
+    w = words(which, ev.n, int(ev.n - ev.correct.sum()))
+    w.update(made=t("report.made"), card=t("report.card"), card_json=t("card.json"))
+    build = functools.partial(_html, ev, w=w, model_id=model_id, which=which, source_idx=source_idx,
+                              card_rows=cardrows.rows(model_id, model), card=card_json(model), lang=current_lang())
+    st.session_state["ev_report_html"] = build
+    st.download_button(t("report.download"), data=build, file_name=reportbutton.file_name("mnist-evaluation", model_id, which),
+                       mime="text/html", on_click="ignore", icon="📄", key="ev_report", help=t("report.download_help"))

@@ -1,0 +1,33 @@
+"""The "Download report" button: one self-contained HTML file of a page's Draft, built only when it is clicked."""
+import functools
+import re
+
+import streamlit as st
+
+from engine.modelfile import card_json
+from ui import cardrows
+from ui.i18n import current_lang, t
+
+
+def file_name(*parts):
+    """A safe .html file name from parts (model id, image name...): letters, digits, '-', '_' and '.' only."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(str(p) for p in parts)).strip("-.")
+    return (stem[:100] or "mnist-report") + ".html"
+
+
+def builder(draft, *, model_id, model):
+    """A zero-argument function returning the report's HTML; every word is translated now, while the page runs."""
+    labels = {"made": t("report.made"), "card": t("report.card"), "card_json": t("card.json")}
+    return functools.partial(draft.html, card_rows=cardrows.rows(model_id, model), card_json=card_json(model),
+                             lang=current_lang(), labels=labels)
+
+
+def offer(draft, *, model_id, model, key, file_name_parts):
+    """Draw the button; the draft may still be filled after this call (the file is built on click, plotly.js is ~4.7 MB).
+
+    The builder is also kept in st.session_state[key + '_html'], where tests read the report.
+    """
+    build = builder(draft, model_id=model_id, model=model)
+    st.session_state[f"{key}_html"] = build
+    st.download_button(t("report.download"), data=build, file_name=file_name(*file_name_parts), mime="text/html",
+                       on_click="ignore", icon="📄", key=key, help=t("report.download_help"))

@@ -1,0 +1,52 @@
+"""Glossary: the book's terms in a few plain sentences each, with links to the pages where they appear."""
+import streamlit as st
+
+from ui import nav, panels
+from ui.i18n import t
+
+# (group, [(term, [(url_path, query), ...])]): each term is explained once here and shown at work on the linked pages
+TERMS = (
+    ("network", [
+        ("weights", [("home", None)]),
+        ("forward", [("single", None)]),
+        ("activation", [("single", None), ("train", None)]),
+        ("sigmoid", [("single", None)]),
+        ("relu", [("single", None), ("train", {"act": "relu"})]),
+        ("softmax", [("single", None)]),
+    ]),
+    ("data", [
+        ("mnist", [("dataset", None), ("home", None)]),
+        ("normalize", [("dataset", {"tab": "flags"}), ("preprocess", None)]),
+        ("preprocessing", [("preprocess", None)]),
+        ("one_hot", [("dataset", {"tab": "flags"})]),
+        ("batch", [("evaluate", {"tab": "runtime"}), ("train", None)]),
+    ]),
+    ("training", [
+        ("loss", [("train", None)]),
+        ("gradient", [("single", None), ("train", None)]),
+        ("learning_rate", [("train", None)]),
+        ("epoch", [("train", None)]),
+        ("validation", [("train", None)]),
+        ("overfitting", [("train", None)]),
+    ]),
+    ("judging", [
+        ("accuracy", [("evaluate", None)]),
+        ("confusion", [("evaluate", {"tab": "matrix"})]),
+        ("calibration", [("evaluate", {"tab": "calibration"})]),
+        ("saturation", [("single", None), ("preprocess", {"tab": "mismatch"})]),
+    ]),
+)
+
+panels.intro(t("glossary.title"), t("glossary.intro"))
+pages = nav.pages()
+for group, terms in TERMS:
+    st.subheader(t(f"glossary.group_{group}"))
+    for term, links in terms:
+        with st.container(border=True):
+            words, where = st.columns([3, 1], vertical_alignment="center")
+            words.markdown(f"**{t(f'glossary.{term}')}**: {t(f'glossary.{term}_text')}")
+            with where:
+                for url_path, query in links:
+                    page = pages.get(url_path)
+                    if page is not None:
+                        nav.link(url_path, label=page.title, icon=page.icon, query=query)
