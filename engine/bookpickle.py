@@ -14,7 +14,7 @@ def _dtype(obj, *args):
     """numpy.dtype for plain numeric types only; an object dtype would let a pickle smuggle objects in."""
     dt = np.dtype(obj)
     if dt.kind not in SAFE_DTYPE_KINDS or dt.fields is not None:
-        raise ModelFormatError(f"The pickle asks for numpy dtype {dt!s}; only plain numeric arrays are allowed.")
+        raise ModelFormatError(f"The pickle asks for numpy dtype {dt!s}; only plain numeric arrays are allowed, so it was refused.")
     return dt
 
 

@@ -1,7 +1,9 @@
 """load_mnist with the book's semantics: find the four files, parse them once, cache the arrays."""
+import contextlib
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +76,10 @@ def _stamp(path):
 
 def _cached_read(path, kind):
     """Parse an IDX file through a uint8 .npy cache keyed by its stamp; a broken cache is rebuilt, never trusted."""
-    stamp = _stamp(path)
+    try:
+        stamp = _stamp(path)
+    except OSError:
+        return read_idx(path, kind=kind)  # vanished or unreadable: read_idx says so in one clear sentence
     key = hashlib.sha256(stamp["source"].encode()).hexdigest()[:16]
     folder = parsed_cache_dir()
     npy, meta = folder / f"{path.name}.{key}.npy", folder / f"{path.name}.{key}.json"
@@ -85,8 +90,8 @@ def _cached_read(path, kind):
             if (arr.dtype == np.uint8 and list(arr.shape) == card["shape"]
                     and checksum(arr) == card["checksum"]):
                 return arr
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # missing or broken cache: parse the source again below
+    except Exception:  # whatever is wrong with the cache (missing, truncated, garbage), it is never trusted
+        pass  # parse the source again below
     arr = read_idx(path, kind=kind)
     _write_cache(arr, npy, meta, {"stamp": stamp, "shape": list(arr.shape), "checksum": checksum(arr)})
     return arr
@@ -94,17 +99,21 @@ def _cached_read(path, kind):
 
 def _write_cache(arr, npy, meta, card):
     """Write the .npy and its card atomically; a cache that cannot be written is simply skipped."""
+    tag = f"{os.getpid()}.{threading.get_ident()}"  # unique per process and thread (the dashboard has both)
+    tmps = (npy.with_suffix(f".{tag}.npy.tmp"), meta.with_suffix(f".{tag}.json.tmp"))
     try:
         npy.parent.mkdir(parents=True, exist_ok=True)
-        tmp = npy.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
+        with open(tmps[0], "wb") as f:
             np.save(f, arr, allow_pickle=False)
-        os.replace(tmp, npy)
-        tmp = meta.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(card))
-        os.replace(tmp, meta)
+        tmps[1].write_text(json.dumps(card))
+        os.replace(tmps[0], npy)  # a crash between the two replaces leaves a stamp or checksum mismatch: rebuilt
+        os.replace(tmps[1], meta)
     except OSError:
         pass
+    finally:
+        for tmp in tmps:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 def load_raw(data_dir=None, *, download=False, progress=None):
@@ -121,7 +130,9 @@ def load_raw(data_dir=None, *, download=False, progress=None):
     for split in ("train", "test"):
         n_img, n_lab = len(raw[f"{split}_img"]), len(raw[f"{split}_label"])
         if n_img != n_lab:
-            raise MnistFormatError(f"The {split} set has {n_img:,} images but {n_lab:,} labels: one of its files is wrong.")
+            raise MnistFormatError(
+                f"{found[split + '_img'].name} holds {n_img:,} images but {found[split + '_label'].name} holds {n_lab:,} labels: "
+                "one of the two is the wrong file. Replace them with a matching pair.")
     return raw
 
 

@@ -1,5 +1,6 @@
 """Download the four MNIST files from public mirrors: checksummed, atomic, with a progress callback."""
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from .data import FILES
 from .errors import DownloadError
+from .idx import MAX_BYTES
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -35,11 +37,14 @@ def fetch(url, dest, stem, *, checksums, timeout, progress):
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as f:
             total = int(r.headers.get("Content-Length") or 0)
-            sha, unzip, done = hashlib.sha256(), zlib.decompressobj(16 + zlib.MAX_WBITS), 0
+            sha, unzip, done, unpacked = hashlib.sha256(), zlib.decompressobj(16 + zlib.MAX_WBITS), 0, 0
             while chunk := r.read(CHUNK):
                 f.write(chunk)
-                sha.update(unzip.decompress(chunk))
-                done += len(chunk)
+                data = unzip.decompress(chunk)
+                sha.update(data)
+                done, unpacked = done + len(chunk), unpacked + len(data)
+                if unpacked > MAX_BYTES:
+                    raise DownloadError(f"{url} unpacks to more than {MAX_BYTES:,} bytes, far more than MNIST.")
                 if progress:
                     progress(stem, done, total)
             if total and done != total:
@@ -55,7 +60,9 @@ def fetch(url, dest, stem, *, checksums, timeout, progress):
         raise
     except zlib.error:
         raise DownloadError(f"{url} is not a valid gzip file.") from None
-    except (urllib.error.URLError, OSError, ValueError) as e:
+    except urllib.error.HTTPError as e:
+        raise DownloadError(f"{url} failed: HTTP {e.code} {e.reason}.") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or e
         raise DownloadError(f"{url} failed: {reason}.") from None
     finally:
@@ -66,7 +73,7 @@ def download_mnist(dest_dir, *, mirrors=None, progress=None, timeout=10.0, check
     """Fetch the four .gz files into dest_dir, trying each mirror; progress(stem, done_bytes, total_bytes)."""
     dest_dir = Path(dest_dir)
     checksums = checksums or SHA256
-    mirrors = mirrors or mirrors_from_env()
+    mirrors = [m if m.endswith("/") else m + "/" for m in mirrors] if mirrors else mirrors_from_env()
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -85,6 +92,6 @@ def download_mnist(dest_dir, *, mirrors=None, progress=None, timeout=10.0, check
         else:
             names = ", ".join(f"{s}.gz" for s, _ in FILES.values())
             raise DownloadError(
-                f"Could not download {dest.name} from any mirror ({' | '.join(errors)}). Get the four files "
+                f"Could not download {dest.name} from any mirror ({' | '.join(e.rstrip('.') for e in errors)}). Get the four files "
                 f"({names}) another way, put them in a folder and set MNIST_DIR to it, then try again.")
     return dest_dir

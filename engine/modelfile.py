@@ -2,13 +2,14 @@
 import io
 import json
 import os
+import threading
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .bookpickle import safe_unpickle
-from .errors import ModelFormatError
+from .errors import EngineError, ModelFormatError
 from .model import MLP
 from .preprocess import Preprocess
 
@@ -69,7 +70,7 @@ def _read(path):
     try:
         return Path(path).read_bytes()
     except OSError as e:
-        raise ModelFormatError(f"{Path(path).name} cannot be read ({e.strerror}): check the path.") from None
+        raise ModelFormatError(f"Model file {path} cannot be read ({e.strerror}): check the path.") from None
 
 
 def read_npz(source, name):
@@ -141,16 +142,20 @@ def load_model(path):
     return model_from_arrays(read_npz(path, path.name), card, path.name)
 
 
-def _atomic_write(path, write):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def _atomic_write(files):
+    """Write {path: bytes} so each path holds either its old or its new content, never a half file."""
+    tmps = {path: path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp") for path in files}
     try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        for path, data in files.items():  # every temp file complete on disk before any rename
+            with open(tmps[path], "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for path, tmp in tmps.items():
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
 
 
 def model_bytes(model):
@@ -171,12 +176,12 @@ def card_json(model):
 def save_model(model, path):
     """Write PATH.npz and PATH.json atomically: a crash mid-write never leaves a half file."""
     path = Path(path).with_suffix(".npz")
-    path.parent.mkdir(parents=True, exist_ok=True)
     if model.preprocess is not None:
         model.card["preprocess"] = model.preprocess.to_card()
     model.card["activation"], model.card["sizes"] = model.activation, model.sizes
-    data = model_bytes(model)
-    _atomic_write(path, lambda f: f.write(data))
-    text = card_json(model).encode()
-    _atomic_write(path.with_suffix(".json"), lambda f: f.write(text))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write({path: model_bytes(model), path.with_suffix(".json"): card_json(model).encode()})
+    except OSError as e:
+        raise EngineError(f"Cannot write {path} ({e.strerror or e}): choose a writable folder with free space.") from None
     return path

@@ -1,5 +1,6 @@
 """`download` and `info`: fetch MNIST with a progress bar; say where data and models are found."""
 import os
+import sys
 from pathlib import Path
 
 from ..data import FILES, find_files, locate
@@ -20,7 +21,17 @@ def add_parser(sub):
 
 
 def run_download(args):
-    dest = download_mnist(args.data_dir or mnist_cache_dir(), progress=lambda stem, d, t: bar(stem, d, t))
+    half_drawn = []  # the bar of a file still in flight: an error must start on a fresh line after it
+
+    def progress(stem, done, total):
+        bar(stem, done, total)
+        half_drawn[:] = [] if total and done >= total else [stem]
+    try:
+        dest = download_mnist(args.data_dir or mnist_cache_dir(), progress=progress)
+    except EngineError:
+        if half_drawn:
+            sys.stderr.write("\n")
+        raise
     print(f"MNIST is ready in {dest}")
 
 

@@ -1,0 +1,82 @@
+"""Time to get all 70,000 MNIST images into memory: gunzip + parse vs the engine's parsed-array cache.
+
+Run by hand from the repo root:  MNIST_DIR=... python3 -m benchmarks.bench_load [--repeats 7]
+A private, temporary cache directory is used and removed at the end; the user's cache is never touched.
+"Cold" means the parsed cache is cleared before each run; the .gz files themselves sit in the OS page cache
+after the first run, so disk speed is not measured, only gunzip, validation and parsing.
+"""
+import argparse
+import gzip
+import os
+import shutil
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+from engine.data import FILES, load_mnist, load_raw, locate
+from engine.idx import read_idx
+from engine.paths import parsed_cache_dir
+
+
+def book_style(found):
+    """The book's dataset/mnist.py way: gzip.open + np.frombuffer, no validation at all."""
+    out = {}
+    for key, path in found.items():
+        offset = 16 if FILES[key][1] == "images" else 8
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
+            out[key] = np.frombuffer(f.read(), np.uint8, offset=offset)
+    return out
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=None, help="MNIST folder (default $MNIST_DIR)")
+    ap.add_argument("--repeats", type=int, default=7, help="runs per row; the median is shown")
+    args = ap.parse_args()
+    private = tempfile.mkdtemp(prefix="mnist-bench-cache-")
+    os.environ["MNIST_EXPLORER_CACHE"] = private
+    try:
+        folder, found = locate(args.data_dir)
+
+        def cold():
+            shutil.rmtree(parsed_cache_dir(), ignore_errors=True)
+            load_raw(folder)
+
+        rows = {
+            "book style: gunzip + np.frombuffer (no checks)": lambda: book_style(found),
+            "engine: gunzip + validate + parse (read_idx x4)": lambda: [read_idx(p, kind=FILES[k][1]) for k, p in found.items()],
+            "engine load_raw, cold (parse + write cache)": cold,
+            "engine load_raw, cached (.npy + checksum)": lambda: load_raw(folder),
+            "engine load_mnist(normalize=True), cached": lambda: load_mnist(data_dir=folder),
+        }
+        load_raw(folder)  # warm the OS page cache and the parsed cache once
+        times = {name: [] for name in rows}
+        for _ in range(args.repeats):  # interleaved, so a burst of load elsewhere hits every row alike
+            for name, fn in rows.items():
+                if "cached" in name:
+                    load_raw(folder)  # make sure the cache is there after a cold row cleared it
+                times[name].append(timed(fn))
+        n = sum(len(load_raw(folder)[k]) for k in ("train_img", "test_img"))
+        print(f"{n:,} images from {folder}; median of {args.repeats} runs (min-max)\n")
+        print(f"| {'what':<50} | {'median ms':>9} | {'range ms':>13} |")
+        print(f"|{'-' * 52}|{'-' * 11}|{'-' * 15}|")
+        for name, ts in times.items():
+            ms = [t * 1000 for t in ts]
+            print(f"| {name:<50} | {statistics.median(ms):>9.1f} | {min(ms):>5.1f} - {max(ms):>5.1f} |")
+        cold_ms = statistics.median(times["engine load_raw, cold (parse + write cache)"]) * 1000
+        warm_ms = statistics.median(times["engine load_raw, cached (.npy + checksum)"]) * 1000
+        print(f"\ncached load is {cold_ms / warm_ms:.1f}x faster than a cold load")
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""The downloader against a local HTTP server on 127.0.0.1: good, corrupt, truncated, missing, dropped and stalled mirrors."""
+import gzip
+import hashlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.data import FILES, load_mnist
+from engine.download import download_mnist
+from engine.errors import DownloadError
+from engine.paths import mnist_cache_dir
+from tests.conftest import ROOT
+from tests.httpserver import Drop, LocalServer, Stall, closed_port_url
+from tests.synth import idx_bytes, write_mnist
+
+NAMES = [f"{stem}.gz" for stem, _ in FILES.values()]  # the order the downloader fetches them in
+FIRST = NAMES[0]  # train-images-idx3-ubyte.gz: every broken mirror already fails here
+TIMEOUT = 2.0  # seconds; everything is on loopback
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_EXPLORER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.delenv("MNIST_MIRRORS", raising=False)
+    return tmp_path / "cache"
+
+
+def one_pixel_changed(gz_bytes):
+    """A valid gzip of almost the right content: the last byte (a pixel or label) differs."""
+    data = bytearray(gzip.decompress(gz_bytes))
+    data[-1] ^= 0x01
+    return gzip.compress(bytes(data), compresslevel=1)
+
+
+def broken_routes(files, first):
+    """Routes of the broken mirrors, keyed '/variant/name'; `first` is the name fetched first."""
+    routes = {}
+    for name, gz in files.items():
+        routes[f"/good/{name}"] = gz
+        routes[f"/truncated/{name}"] = gz[: len(gz) // 2]
+        routes[f"/drop/{name}"] = Drop(gz, sent=len(gz) // 3)
+        routes[f"/stall/{name}"] = Stall(1.0)
+    routes[f"/corrupt/{first}"] = one_pixel_changed(files[first])
+    other = next(n for n in files if n != first)
+    routes[f"/wrongfile/{first}"] = files[other]  # a mirror serving another file under this name
+    return routes
+
+
+# what each broken mirror's error says, besides the file name
+FAILURES = {
+    "corrupt": "SHA-256",
+    "wrongfile": "SHA-256",
+    "truncated": "truncated gzip",
+    "drop": "ended after",
+    "missing": "404",
+    "stall": "timed out",
+}
+
+
+def assert_empty(dest):
+    """Nothing at all in dest: no file, no .part, no hidden temp."""
+    assert not dest.exists() or list(dest.iterdir()) == []
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- real MNIST files served from 127.0.0.1 ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_gz(mnist_dir):
+    return {name: (mnist_dir / name).read_bytes() for name in NAMES}
+
+
+@pytest.fixture(scope="module")
+def server(real_gz):
+    with LocalServer(broken_routes(real_gz, FIRST)) as s:
+        yield s
+
+
+@pytest.mark.mnist
+def test_good_mirror_downloads_verifies_and_loads(server, real_gz, tmp_path, fresh_cache):
+    dest = tmp_path / "dest"
+    calls = []
+    assert download_mnist(dest, mirrors=[server.url + "good"], timeout=TIMEOUT,
+                          progress=lambda stem, done, total: calls.append((stem, done, total))) == dest
+    assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
+    for name in NAMES:
+        assert (dest / name).read_bytes() == real_gz[name]
+    for name in NAMES:  # progress: per file, strictly increasing byte counts that end at the file's size
+        stem = name[:-3]
+        done = [d for s, d, _ in calls if s == stem]
+        assert done == sorted(set(done)) and done[0] > 0
+        assert done[-1] == len(real_gz[name])
+        assert {t for s, _, t in calls if s == stem} == {len(real_gz[name])}
+    (x, t), (xt, tt) = load_mnist(data_dir=dest)
+    assert x.shape == (60000, 784) and xt.shape == (10000, 784) and x.dtype == np.float32
+    assert np.bincount(tt, minlength=10).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("variant", list(FAILURES))
+def test_a_broken_mirror_leaves_nothing_and_a_retry_succeeds(server, real_gz, tmp_path, variant):
+    dest = tmp_path / "dest"
+    timeout = 0.3 if variant == "stall" else TIMEOUT
+    with pytest.raises(DownloadError) as e:
+        download_mnist(dest, mirrors=[server.url + variant], timeout=timeout)
+    msg = str(e.value)
+    assert msg.startswith(f"Could not download {FIRST} from any mirror")
+    assert FAILURES[variant] in msg
+    assert "MNIST_DIR" in msg and all(n in msg for n in NAMES)  # the ways to provide the files by hand
+    assert_empty(dest)
+    download_mnist(dest, mirrors=[server.url + "good"], timeout=TIMEOUT)
+    assert {p.name: sha(p.read_bytes()) for p in dest.iterdir()} == {n: sha(real_gz[n]) for n in NAMES}
+
+
+@pytest.mark.mnist
+def test_falls_back_from_bad_mirrors_to_a_good_one(server, real_gz, tmp_path):
+    dest = tmp_path / "dest"
+    download_mnist(dest, mirrors=[closed_port_url(), server.url + "corrupt", server.url + "good"], timeout=TIMEOUT)
+    assert {p.name: sha(p.read_bytes()) for p in dest.iterdir()} == {n: sha(real_gz[n]) for n in NAMES}
+    mine = [r for r in server.requests if r.endswith(FIRST)][-2:]
+    assert mine == [f"/corrupt/{FIRST}", f"/good/{FIRST}"]  # tried in the given order
+
+
+@pytest.mark.mnist
+def test_mirrors_come_from_the_environment(server, real_gz, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_MIRRORS", f"{server.url}truncated {server.url}good/")
+    dest = tmp_path / "dest"
+    download_mnist(dest, timeout=TIMEOUT)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
+    mine = [r for r in server.requests if r.endswith(NAMES[-1])][-2:]
+    assert mine == [f"/truncated/{NAMES[-1]}", f"/good/{NAMES[-1]}"]
+
+
+@pytest.mark.mnist
+def test_load_mnist_downloads_into_the_cache_when_nothing_else_has_the_data(server, fresh_cache, monkeypatch):
+    monkeypatch.setenv("MNIST_MIRRORS", f"{server.url}drop {server.url}good")
+    (_, t), (xt, _) = load_mnist()
+    assert len(t) == 60000 and xt.shape == (10000, 784)
+    assert sorted(p.name for p in mnist_cache_dir().iterdir()) == sorted(NAMES)
+
+
+def cli(args, env_extra, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_DIR", "MNIST_MIRRORS")}
+    env.update(MNIST_EXPLORER_CACHE=str(tmp_path / "cli-cache"), **env_extra)
+    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.mnist
+def test_cli_download_prints_progress_and_succeeds(server, real_gz, tmp_path):
+    dest = tmp_path / "dest"
+    r = cli(["download", "--data-dir", str(dest)], {"MNIST_MIRRORS": server.url + "good"}, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"MNIST is ready in {dest}"
+    lines = r.stderr.splitlines()
+    for name in NAMES:  # each file's bar reaches 100% and ends its line
+        assert any(line.rstrip().endswith("100.0%") and name[:-3] in line.split("\r")[-1] for line in lines)
+    assert "Traceback" not in r.stderr
+    assert {p.name: sha(p.read_bytes()) for p in dest.iterdir()} == {n: sha(real_gz[n]) for n in NAMES}
+
+
+@pytest.mark.mnist
+def test_cli_download_failure_is_one_error_line_and_no_file(server, tmp_path):
+    dest = tmp_path / "dest"
+    r = cli(["download", "--data-dir", str(dest)], {"MNIST_MIRRORS": server.url + "drop"}, tmp_path)
+    assert r.returncode == 1
+    errors = [line for line in r.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith(f"error: Could not download {FIRST}")
+    assert r.stderr.splitlines()[-1] == errors[0]
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert_empty(dest)
+
+
+# --- synthetic files: the same checks without MNIST, through the checksums= parameter ------------------------
+
+@pytest.fixture(scope="module")
+def synth_server(tmp_path_factory):
+    """(server, folder, arrays, checksums) for small synthetic MNIST files."""
+    folder, arrays = write_mnist(tmp_path_factory.mktemp("served"), n_train=64, n_test=16, seed=5)
+    files = {name: (folder / name).read_bytes() for name in NAMES}
+    # SHA-256 of the decompressed content, computed from the arrays (not from the served bytes)
+    checksums = {}
+    for split, (x, t) in arrays.items():
+        img, lab = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte") if split == "train" else \
+            ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+        checksums[img], checksums[lab] = sha(idx_bytes(x, kind="images")), sha(idx_bytes(t, kind="labels"))
+    with LocalServer(broken_routes(files, FIRST)) as s:
+        yield s, arrays, checksums
+
+
+def test_synthetic_good_download_loads_the_served_arrays(synth_server, tmp_path, fresh_cache):
+    server, arrays, checksums = synth_server
+    dest = tmp_path / "dest"
+    download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    (x, t), (xt, tt) = load_mnist(normalize=False, data_dir=dest)
+    np.testing.assert_array_equal(x, arrays["train"][0].reshape(64, 784))
+    np.testing.assert_array_equal(tt, arrays["test"][1])
+
+
+@pytest.mark.parametrize("variant", ["corrupt", "truncated", "drop", "missing"])
+def test_synthetic_broken_mirror_leaves_nothing_then_falls_back(synth_server, tmp_path, variant):
+    server, _, checksums = synth_server
+    dest = tmp_path / "dest"
+    with pytest.raises(DownloadError, match=f"^Could not download {FIRST}.*{FAILURES[variant]}"):
+        download_mnist(dest, mirrors=[server.url + variant], checksums=checksums, timeout=TIMEOUT)
+    assert_empty(dest)
+    download_mnist(dest, mirrors=[server.url + variant, server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
+
+
+def test_synthetic_files_fail_the_real_mnist_checksums(synth_server, tmp_path):
+    server, _, _ = synth_server
+    dest = tmp_path / "dest"
+    with pytest.raises(DownloadError, match="SHA-256"):
+        download_mnist(dest, mirrors=[server.url + "good"], timeout=TIMEOUT)  # default: the published SHA-256 values
+    assert_empty(dest)
+
+
+def test_unreachable_mirrors_fail_fast_with_one_error(tmp_path):
+    dest = tmp_path / "dest"
+    with pytest.raises(DownloadError, match=f"^Could not download {FIRST} from any mirror .*refused"):
+        download_mnist(dest, mirrors=[closed_port_url(), closed_port_url()], timeout=TIMEOUT)
+    assert_empty(dest)
+
+
+def test_server_binds_loopback_only(synth_server):
+    server, _, _ = synth_server
+    assert server.url.startswith("http://127.0.0.1:")

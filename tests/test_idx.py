@@ -1,0 +1,103 @@
+"""IDX parsing: valid files parse to the exact arrays; every kind of broken file is a MnistFormatError naming the file."""
+import gzip
+
+import numpy as np
+import pytest
+
+from engine.errors import MnistFormatError
+from engine.idx import decompress, parse_idx, read_idx
+from tests.synth import idx_bytes, synthetic_digits
+
+X, T = synthetic_digits(12, seed=3)  # (12, 28, 28) uint8, (12,) labels 0-9
+IMG, LAB = idx_bytes(X, kind="images"), idx_bytes(T, kind="labels")
+
+
+def header(magic, *dims):
+    return magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
+
+
+def test_header_layout_is_the_idx_standard():
+    # magic 0x00000803 (unsigned byte, 3 dims), then n, 28, 28 as big-endian int32: 16 bytes before the pixels
+    assert IMG[:16] == bytes([0, 0, 8, 3, 0, 0, 0, 12, 0, 0, 0, 28, 0, 0, 0, 28])
+    assert LAB[:8] == bytes([0, 0, 8, 1, 0, 0, 0, 12])
+
+
+def test_parse_returns_the_exact_arrays():
+    x = parse_idx(IMG, "img", kind="images")
+    t = parse_idx(LAB, "lab", kind="labels")
+    assert x.dtype == np.uint8 and x.shape == (12, 28, 28)
+    assert t.dtype == np.uint8 and t.shape == (12,)
+    np.testing.assert_array_equal(x, X)
+    np.testing.assert_array_equal(t, T)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_read_idx_from_disk_gz_or_raw(tmp_path, gz):
+    path = tmp_path / ("train-images-idx3-ubyte" + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(IMG) if gz else IMG)
+    np.testing.assert_array_equal(read_idx(path, kind="images"), X)
+
+
+def test_decompress_leaves_raw_bytes_alone_and_gunzips_gz():
+    assert decompress(IMG, "f") == IMG
+    assert decompress(gzip.compress(IMG), "f.gz") == IMG
+
+
+BROKEN = {
+    # name: (bytes, kind, words the message must contain)
+    "labels file read as images": (LAB, "images", ["magic number 0x00000801", "expected 0x00000803"]),
+    "random magic": (header(0x12345678, 12, 28, 28) + IMG[16:], "images", ["magic number 0x12345678"]),
+    "32x32 images": (header(0x803, 1, 32, 32) + bytes(32 * 32), "images", ["32x32", "28x28"]),
+    "one byte short": (IMG[:-1], "images", ["truncated", "expected 9,424 bytes", "found 9,423"]),
+    "cut in the header": (IMG[:10], "images", ["truncated", "16-byte IDX header"]),
+    "one byte too many": (IMG + b"\0", "images", ["too long", "expected 9,424 bytes", "found 9,425"]),
+    "labels short": (LAB[:-3], "labels", ["truncated", "expected 20 bytes", "found 17"]),
+    "label 10": (header(0x801, 3) + bytes([1, 10, 2]), "labels", ["label 10", "0-9"]),
+    "label 255": (header(0x801, 2) + bytes([255, 0]), "labels", ["label 255"]),
+    "zero images": (header(0x803, 0, 28, 28), "images", ["0 images", "empty"]),
+    "huge count, tiny file": (header(0x803, 2**31, 28, 28) + bytes(784), "images", ["truncated"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_idx_is_a_format_error_naming_the_file(case):
+    data, kind, words = BROKEN[case]
+    with pytest.raises(MnistFormatError) as e:
+        parse_idx(data, "t10k-images-idx3-ubyte.gz", kind=kind)
+    msg = str(e.value)
+    assert msg.startswith("t10k-images-idx3-ubyte.gz ")
+    for w in words:
+        assert w in msg
+
+
+def flip(data, at):
+    b = bytearray(data)
+    b[at] ^= 0xFF
+    return bytes(b)
+
+
+GZ = gzip.compress(IMG)
+
+
+@pytest.mark.parametrize("case, data, words", [
+    ("corrupt deflate stream", flip(GZ, 20), ["corrupt gzip"]),
+    ("corrupt CRC trailer", flip(GZ, len(GZ) - 6), ["corrupt gzip"]),
+    ("truncated gzip", GZ[: len(GZ) // 2], ["truncated gzip"]),
+    ("gzip header only", GZ[:10], ["truncated gzip"]),
+])
+def test_broken_gzip_is_a_format_error_naming_the_file(tmp_path, case, data, words):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(data)
+    with pytest.raises(MnistFormatError) as e:
+        read_idx(path, kind="images")
+    assert str(e.value).startswith("train-images-idx3-ubyte.gz ")
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_unreadable_path_is_a_format_error_naming_the_file(tmp_path):
+    with pytest.raises(MnistFormatError, match="train-labels-idx1-ubyte.gz cannot be read"):
+        read_idx(tmp_path / "train-labels-idx1-ubyte.gz", kind="labels")
+    (tmp_path / "dir.gz").mkdir()
+    with pytest.raises(MnistFormatError, match="dir.gz cannot be read"):
+        read_idx(tmp_path / "dir.gz", kind="labels")

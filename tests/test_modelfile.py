@@ -1,0 +1,324 @@
+"""Model files: the book's pickle through the safe loader, hostile pickles and .npz files refused, atomic .npz round trips."""
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import engine.modelfile
+from engine.data import load_raw
+from engine.errors import EngineError, ModelFormatError
+from engine.functions import softmax
+from engine.model import MLP
+from engine.modelfile import check_params, load_model, save_model
+from engine.preprocess import KINDS, fit
+from tests.synth import synthetic_digits
+
+BOOK_SIZES = (784, 50, 100, 10)
+
+
+def random_params(sizes=BOOK_SIZES, *, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    params = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False), start=1):
+        params[f"W{i}"] = (rng.normal(size=(n_in, n_out)) / np.sqrt(n_in)).astype(dtype)
+        params[f"b{i}"] = rng.normal(0, 0.1, n_out).astype(dtype)
+    return params
+
+
+def write_pickle(path, obj):
+    path.write_bytes(pickle.dumps(obj, protocol=3))  # the protocol of the book's own file
+    return path
+
+
+# --- the book's pickle ----------------------------------------------------------------------------------------
+
+@pytest.mark.mnist
+def test_book_pickle_loads_safely_and_scores_0_9352(book_weights, mnist_dir):
+    model = load_model(book_weights)
+    assert model.sizes == [784, 50, 100, 10] and model.activation == "sigmoid"
+    assert model.preprocess.kind == "unit"
+    assert all(v.dtype == np.float32 for v in model.params.values())
+    raw = load_raw(mnist_dir)
+    x, t = raw["test_img"].reshape(10000, 784), raw["test_label"]
+    # the book reports Accuracy:0.9352 for these weights: 9,352 of the 10,000 test images
+    assert int((model.predict(x, batch_size=100) == t).sum()) == 9352
+    assert model.score(x, t) == 0.9352
+
+
+# --- hostile or broken pickles ------------------------------------------------------------------------------
+
+class Payload:
+    """With the standard pickle module, loading this runs a shell command that creates `marker`."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("where", ["top level", "as a weight", "inside a list"])
+def test_reduce_payload_is_refused_and_never_runs(tmp_path, where):
+    marker = tmp_path / "pwned"
+    payload = Payload(marker)
+    obj = {"top level": payload, "as a weight": {**random_params(), "W2": payload},
+           "inside a list": {**random_params(), "b1": [payload]}}[where]
+    path = write_pickle(tmp_path / "evil.pkl", obj)
+    with pytest.raises(ModelFormatError) as e:
+        load_model(path)
+    assert "evil.pkl" in str(e.value) and "refused" in str(e.value)
+    assert ("posix.system" in str(e.value)) or ("os.system" in str(e.value))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("payload", [
+    b"cos\nsystem\n(S'touch {m}'\ntR.",  # protocol 0, the classic
+    b"cbuiltins\neval\n(S'open(\"{m}\", \"w\")'\ntR.",
+    b"csubprocess\ncheck_call\n((S'touch'\nS'{m}'\nltR.",
+])
+def test_hand_written_code_running_pickles_are_refused(tmp_path, payload):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "w.pkl"
+    path.write_bytes(payload.replace(b"{m}", str(marker).encode()))
+    with pytest.raises(ModelFormatError, match="w.pkl.*refused"):
+        load_model(path)
+    assert not marker.exists()
+
+
+BAD_PICKLES = {
+    "a list, not a dict": ([np.zeros((784, 50))], "holds a list, not a dict"),
+    "missing b2": ({k: v for k, v in random_params().items() if k != "b2"}, "missing ['b2']"),
+    "an extra key": ({**random_params(), "W0x": np.zeros(3)}, "unexpected ['W0x']"),
+    "object array": ({**random_params(), "b3": np.array([1, "x"], dtype=object)}, "refused"),
+    "a string weight": ({**random_params(), "b3": "0.1"}, "b3 is str, expected a float array"),
+    "bool weights": ({**random_params(), "b1": np.ones(50, bool)}, "b1 is bool, expected a float array"),
+    "complex weights": ({**random_params(), "b1": np.ones(50, np.complex64)}, "refused"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_PICKLES))
+def test_malformed_pickles_are_refused_clearly(tmp_path, case):
+    obj, words = BAD_PICKLES[case]
+    with pytest.raises(ModelFormatError) as e:
+        load_model(write_pickle(tmp_path / "w.pkl", obj))
+    assert str(e.value).startswith("w.pkl") and words in str(e.value)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("key", ["W1", "b3"])
+def test_nan_or_inf_weights_are_refused(tmp_path, bad, key):
+    params = random_params()
+    params[key].flat[7] = bad
+    with pytest.raises(ModelFormatError, match=f"^w.pkl: {key} contains NaN or infinite values"):
+        load_model(write_pickle(tmp_path / "w.pkl", params))
+
+
+@pytest.mark.parametrize("key, shape, expected", [
+    ("W1", (784, 51), "(784, 50)"),
+    ("W2", (50, 99), "(50, 100)"),
+    ("W3", (100, 9), "(100, 10)"),
+    ("W1", (28, 28), "(784, 50)"),
+    ("b2", (99,), "(100,)"),
+])
+def test_wrong_shapes_name_the_layer_and_both_shapes(tmp_path, key, shape, expected):
+    params = random_params()
+    params[key] = np.zeros(shape, np.float32)
+    with pytest.raises(ModelFormatError) as e:
+        load_model(write_pickle(tmp_path / "w.pkl", params))
+    msg = str(e.value)
+    assert f"layer {key[1]}" in msg and key in msg and str(shape) in msg and f"expected {expected}" in msg
+
+
+def test_integer_weights_are_accepted_as_float32(tmp_path):
+    # check_params takes any real numeric dtype (float, int, uint) and converts; bool and complex are refused
+    params = random_params(dtype=np.float64)
+    params["W2"] = np.arange(5000).reshape(50, 100) % 7 - 3
+    model = load_model(write_pickle(tmp_path / "w.pkl", params))
+    assert model.params["W2"].dtype == np.float32
+    np.testing.assert_array_equal(model.params["W2"], params["W2"].astype(np.float32))
+    np.testing.assert_array_equal(model.params["W1"], params["W1"].astype(np.float32))
+
+
+def test_missing_model_files_are_clear_errors(tmp_path):
+    for name in ("nowhere.pkl", "nowhere.npz"):
+        with pytest.raises(ModelFormatError) as e:
+            load_model(tmp_path / name)
+        assert str(tmp_path / name) in str(e.value) and "check the path" in str(e.value)
+
+
+# --- .npz round trips ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pixels():
+    x, _ = synthetic_digits(300, seed=1)
+    return x.reshape(300, 784)  # uint8
+
+
+FITTED = {}  # kind -> Preprocess fitted on the first 200 synthetic images; whitening is worth fitting once
+
+
+def make_model(kind, pixels, *, activation="sigmoid", sizes=BOOK_SIZES, seed=0):
+    if kind not in FITTED:
+        FITTED[kind] = fit(kind, pixels[:200])
+    return MLP(random_params(sizes, seed=seed), activation=activation, preprocess=FITTED[kind],
+               card={"name": f"test-{kind}", "provenance": "tests", "test_accuracy": 0.5})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_npz_round_trip_keeps_params_card_and_preprocessing(tmp_path, pixels, kind):
+    model = make_model(kind, pixels, activation="relu" if kind == "center" else "sigmoid")
+    path = save_model(model, tmp_path / "m")
+    assert path == tmp_path / "m.npz"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npz"]  # and no temp file
+    for sidecar in (True, False):  # the card beside the file, then only the one embedded in it
+        if not sidecar:
+            (tmp_path / "m.json").unlink()
+        loaded = load_model(path)
+        assert loaded.params.keys() == model.params.keys()
+        for k in model.params:
+            assert loaded.params[k].dtype == np.float32
+            np.testing.assert_array_equal(loaded.params[k], model.params[k])
+        assert loaded.card == json.loads(json.dumps(model.card))
+        assert loaded.activation == model.activation and loaded.sizes == [784, 50, 100, 10]
+        assert loaded.preprocess.kind == kind and loaded.preprocess.to_card() == model.preprocess.to_card()
+        assert loaded.preprocess.to_arrays().keys() == model.preprocess.to_arrays().keys()
+        for k, v in model.preprocess.to_arrays().items():
+            np.testing.assert_array_equal(loaded.preprocess.to_arrays()[k], v)
+        np.testing.assert_array_equal(loaded.predict_proba(pixels[200:]), model.predict_proba(pixels[200:]))
+
+
+def test_card_records_what_the_issue_asks(tmp_path, pixels):
+    save_model(make_model("standardize", pixels), tmp_path / "m")
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert card["sizes"] == [784, 50, 100, 10] and card["activation"] == "sigmoid"
+    assert card["preprocess"]["kind"] == "standardize"
+    assert card["provenance"] == "tests" and card["test_accuracy"] == 0.5
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_fast_predict_matches_the_traced_forward_pass(pixels, kind, activation):
+    # predict / predict_proba fold preprocessing and sigmoid's affine parts into the weights: same maths, fewer passes
+    model = make_model(kind, pixels, activation=activation, sizes=(784, 30, 20, 10), seed=3)
+    x = pixels[200:]
+    _, z = model.forward(model.prepare(x))
+    reference = z[-1]  # the unfolded softmax probabilities (100, 10)
+    for batch_size in (1, 7, 100, 1000):
+        proba = model.predict_proba(x, batch_size=batch_size)
+        assert proba.dtype == np.float32 and proba.shape == (100, 10)
+        np.testing.assert_allclose(proba, reference, rtol=1e-4, atol=2e-6)
+        np.testing.assert_array_equal(model.predict(x, batch_size=batch_size), reference.argmax(axis=1))
+    np.testing.assert_allclose(model.predict_proba(x.astype(np.float64)), reference, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(model.predict_proba(x.reshape(-1, 28, 28)), reference, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(reference, softmax(model.scores(model.prepare(x))), rtol=1e-5, atol=1e-7)
+
+
+def test_predict_with_explicit_or_no_preprocessing(pixels):
+    model = make_model("standardize", pixels)
+    x = pixels[200:]
+    for pre in (None, fit("unit", x), make_model("whiten", pixels).preprocess):
+        _, z = model.forward(model.prepare(x, preprocess=pre))
+        np.testing.assert_allclose(model.predict_proba(x, preprocess=pre), z[-1], rtol=1e-4, atol=2e-6)
+
+
+def test_predict_on_no_images_gives_empty_results(pixels):
+    model = make_model("unit", pixels)
+    assert model.predict(pixels[:0]).shape == (0,) and model.predict_proba(pixels[:0]).shape == (0, 10)
+
+
+def npz_bytes(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_npz_with_object_arrays_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "m.npz"
+    path.write_bytes(npz_bytes(**random_params(), b9=np.array([Payload(marker)], dtype=object)))
+    with pytest.raises(ModelFormatError, match="m.npz holds object arrays, which need pickle to load; refused"):
+        load_model(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content, words", [
+    (os.urandom(3000), "not a valid .npz model file"),
+    (b"", "not a valid .npz model file"),
+    (npz_bytes(W1=np.zeros((784, 10), np.float32), b1=np.zeros(10, np.float32), W9=np.zeros(3)), "wrong key set"),
+    (npz_bytes(b1=np.zeros(10)), "wrong key set"),
+    (npz_bytes(W1=np.zeros((784, 10), np.int32), b1=np.zeros(10, np.int8)), None),  # ints: accepted
+    (npz_bytes(W1=np.zeros((784, 10), bool), b1=np.zeros(10)), "W1 is bool"),
+])
+def test_bad_npz_files_are_refused_clearly(tmp_path, content, words):
+    path = tmp_path / "m.npz"
+    path.write_bytes(content)
+    if words is None:
+        assert load_model(path).params["W1"].dtype == np.float32
+        return
+    with pytest.raises(ModelFormatError) as e:
+        load_model(path)
+    assert "m.npz" in str(e.value) and words in str(e.value)
+
+
+def test_npz_declaring_a_huge_size_is_refused_before_reading(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for k, v in random_params((784, 10)).items():
+            npy = io.BytesIO()
+            np.save(npy, v)
+            z.writestr(f"{k}.npy", npy.getvalue())
+    data = bytearray(buf.getvalue())
+    at = data.find(b"PK\x01\x02")  # the central directory entry of W1.npy
+    data[at + 24:at + 28] = (4_000_000_000).to_bytes(4, "little")  # its uncompressed size: 4 GB
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError, match=r"bomb.npz unpacks to 4,000,\d{3},\d{3} bytes; .* refused"):
+        load_model(path)
+
+
+def test_bad_sidecar_card_is_refused(tmp_path, pixels):
+    path = save_model(make_model("unit", pixels), tmp_path / "m")
+    (tmp_path / "m.json").write_text("{oops")
+    with pytest.raises(ModelFormatError, match="m.json is not valid JSON"):
+        load_model(path)
+
+
+def test_check_params_accepts_any_depth_and_width():
+    params = check_params(random_params((784, 7, 10)), name="x")
+    assert [v.shape for v in params.values()] == [(784, 7), (7,), (7, 10), (10,)]
+
+
+# --- atomic saves -------------------------------------------------------------------------------------------
+
+def test_saving_again_replaces_both_files_and_leaves_no_temp(tmp_path, pixels):
+    save_model(make_model("unit", pixels, seed=1), tmp_path / "m")
+    save_model(make_model("center", pixels, seed=2), tmp_path / "m.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npz"]
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.preprocess.kind == "center"
+    np.testing.assert_array_equal(loaded.params["W1"], random_params(seed=2)["W1"])
+
+
+@pytest.mark.parametrize("fail_on_call", [1, 2])
+def test_a_failed_save_leaves_the_old_files_unchanged(tmp_path, pixels, monkeypatch, fail_on_call):
+    path = save_model(make_model("unit", pixels, seed=1), tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    calls = []
+    real_fsync = os.fsync
+
+    def failing_fsync(fd):  # the disk fills up after the temp file's bytes were written
+        calls.append(fd)
+        if len(calls) == fail_on_call:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+    monkeypatch.setattr(engine.modelfile.os, "fsync", failing_fsync)
+    with pytest.raises(EngineError, match=f"Cannot write {path} .No space left on device"):
+        save_model(make_model("center", pixels, seed=2), path)
+    assert len(calls) == fail_on_call
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # same two files, same bytes, no temp
+    monkeypatch.undo()
+    assert load_model(path).preprocess.kind == "unit"
