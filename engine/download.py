@@ -2,6 +2,7 @@
 import hashlib
 import http.client
 import os
+import threading
 import urllib.error
 import urllib.request
 import zlib
@@ -33,7 +34,8 @@ def mirrors_from_env():
 
 def fetch(url, dest, stem, *, checksums, timeout, progress):
     """Stream url into dest atomically, hashing its decompressed content; raise DownloadError on any fault."""
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+    # pid and thread in the name: two sessions of one server downloading at once must not share a .part file
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.part")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as f:
             total = int(r.headers.get("Content-Length") or 0)
@@ -69,6 +71,21 @@ def fetch(url, dest, stem, *, checksums, timeout, progress):
         tmp.unlink(missing_ok=True)
 
 
+def remove_stale_parts(dest_dir):
+    """Delete .part files left by downloader processes that were killed (their pid is gone); return how many."""
+    removed = 0
+    for part in Path(dest_dir).glob(".*.part"):
+        try:
+            pid = int(part.name.split(".")[-3])
+            os.kill(pid, 0)  # signal 0 only asks whether the process exists
+        except ProcessLookupError:
+            part.unlink(missing_ok=True)
+            removed += 1
+        except (ValueError, IndexError, PermissionError):
+            continue  # not ours, or a live process of another user: leave it
+    return removed
+
+
 def download_mnist(dest_dir, *, mirrors=None, progress=None, timeout=10.0, checksums=None):
     """Fetch the four .gz files into dest_dir, trying each mirror; progress(stem, done_bytes, total_bytes)."""
     dest_dir = Path(dest_dir)
@@ -78,6 +95,7 @@ def download_mnist(dest_dir, *, mirrors=None, progress=None, timeout=10.0, check
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DownloadError(f"Cannot create {dest_dir} ({e.strerror}): choose a writable folder with --data-dir.") from None
+    remove_stale_parts(dest_dir)
     for stem, _ in FILES.values():
         dest = dest_dir / f"{stem}.gz"
         if dest.is_file():

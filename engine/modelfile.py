@@ -131,15 +131,18 @@ def model_from_arrays(arrays, card, name):
 
 
 def load_model(path):
-    """Load an .npz model (card from PATH.json beside it, else embedded) or the book's .pkl."""
+    """Load an .npz model (its embedded card, else PATH.json beside it) or the book's .pkl."""
     path = Path(path)
     if path.suffix == ".pkl":
         return load_book_weights(path)
     if not path.is_file():
         raise ModelFormatError(f"Model file {path} does not exist: check the path, or run `python -m engine info`.")
+    arrays = read_npz(path, path.name)
+    # the card inside the .npz was written with these very weights; the sidecar .json is a readable copy that a
+    # crash between the two renames of save_model could leave one version behind, so it only serves bare .npz files
     side = path.with_suffix(".json")
-    card = parse_card(_read(side).decode("utf-8", "replace"), side.name) if side.is_file() else None
-    return model_from_arrays(read_npz(path, path.name), card, path.name)
+    card = None if "card" in arrays or not side.is_file() else parse_card(_read(side).decode("utf-8", "replace"), side.name)
+    return model_from_arrays(arrays, card, path.name)
 
 
 def _atomic_write(files):

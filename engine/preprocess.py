@@ -12,7 +12,7 @@ DESCRIPTIONS = {
     "whiten": "ZCA whitening of pixels / 255: decorrelated, unit variance",
 }
 CONSTANT = 1e-3  # a pixel whose training std is below this fraction of the largest std counts as constant (the border)
-CHUNK = 8192  # rows per float64 block when accumulating the covariance
+CHUNK = 4096  # rows per float64 block when fitting: 26 MB at a time, never a float copy of all 60,000 images
 
 
 class Preprocess:
@@ -33,19 +33,29 @@ class Preprocess:
         self._folded = None
         if self.kind in ("raw", "unit"):
             return self
-        x = np.multiply(np.asarray(x).reshape(len(x), -1), self.scale, dtype=np.float32)  # (n, 784)
+        x = np.asarray(x).reshape(len(x), -1)  # (n, 784) as given (uint8): converted CHUNK rows at a time, never whole
+        n, d = x.shape
+        s1, s2 = np.zeros(d), np.zeros(d)  # (784,) float64 sums of the scaled pixels and of their squares
+        for i in range(0, n, CHUNK):
+            xb = np.multiply(x[i:i + CHUNK], self.scale, dtype=np.float64)
+            s1 += xb.sum(axis=0)
+            s2 += np.einsum("ij,ij->j", xb, xb)
         global_stats = self.kind == "standardize" and not self.per_pixel
-        self.mean_ = np.float32(x.mean()) if global_stats else x.mean(axis=0)
+        mean = s1.sum() / (n * d) if global_stats else s1 / n
+        self.mean_ = np.float32(mean) if global_stats else mean.astype(np.float32)
         if self.kind == "standardize":
-            std = np.float32(x.std()) if global_stats else x.std(axis=0)
+            var = s2.sum() / (n * d) - mean**2 if global_stats else s2 / n - mean**2
+            std = np.sqrt(np.clip(var, 0, None))  # float64: E[x^2] - E[x]^2 is exact enough for pixels in 0-255
+            std = np.float32(std) if global_stats else std.astype(np.float32)
             # constant pixels (the border is always 0) would divide by zero: divide by 1, so they map to 0
             self.std_ = np.where(std < CONSTANT * max(float(np.max(std)), 1e-12), 1.0, std).astype(np.float32)
         if self.kind == "whiten":
-            cov = np.zeros((x.shape[1], x.shape[1]))  # (784, 784) float64
-            for i in range(0, len(x), CHUNK):
-                xc = (x[i:i + CHUNK] - self.mean_).astype(np.float64)
+            cov = np.zeros((d, d))  # (784, 784) float64
+            for i in range(0, n, CHUNK):
+                xc = np.multiply(x[i:i + CHUNK], self.scale, dtype=np.float64)  # (CHUNK, 784)
+                xc -= mean  # in place: one block in memory, not two
                 cov += xc.T @ xc
-            s, U = np.linalg.eigh(cov / len(x))
+            s, U = np.linalg.eigh(cov / n)
             s = np.clip(s, 0, None)  # tiny negative eigenvalues are rounding
             self.zca_ = ((U / np.sqrt(s + self.eps)) @ U.T).astype(np.float32)  # U diag(1/sqrt(s + eps)) U^T
         return self

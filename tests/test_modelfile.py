@@ -280,11 +280,18 @@ def test_npz_declaring_a_huge_size_is_refused_before_reading(tmp_path):
         load_model(path)
 
 
-def test_bad_sidecar_card_is_refused(tmp_path, pixels):
-    path = save_model(make_model("unit", pixels), tmp_path / "m")
+def test_bad_sidecar_card_of_a_bare_npz_is_refused(tmp_path, pixels):
+    np.savez(tmp_path / "m.npz", **make_model("unit", pixels).params)  # weights only, no embedded card
     (tmp_path / "m.json").write_text("{oops")
     with pytest.raises(ModelFormatError, match="m.json is not valid JSON"):
-        load_model(path)
+        load_model(tmp_path / "m.npz")
+
+
+def test_the_embedded_card_wins_over_a_stale_sidecar(tmp_path, pixels):
+    path = save_model(make_model("center", pixels), tmp_path / "m")
+    (tmp_path / "m.json").write_text('{"preprocess": {"kind": "raw"}, "activation": "relu"}')  # an older save's card
+    model = load_model(path)
+    assert model.preprocess.kind == "center" and model.activation == "sigmoid"
 
 
 def test_check_params_accepts_any_depth_and_width():
