@@ -29,6 +29,7 @@ def view(at, *, state=()):
     return {"title": [e.value for e in at.title], "subheaders": [e.value for e in at.subheader],
             "metrics": [(m.label, m.value) for m in at.metric], "images": image_captions(at), "widgets": widgets,
             "figures": [f["layout"].get("title", {}).get("text") for f in plotly_figures(at)],
+            "drawings": [m.value for m in at.markdown if m.value.startswith("<svg")],
             "state": {k: at.session_state[k] for k in state}}
 
 
@@ -45,7 +46,8 @@ def test_home_with_another_model(app_env):
     at.selectbox(key="model_pick").select("small").run()
     link, fresh = same_view_from_link(at)
     assert link == "/?model=small"
-    assert "784 → 16 → 10" in view(fresh)["figures"][0]
+    assert any(m.value == "**Layers of the active model: 784 → 16 → 10**" for m in fresh.markdown)
+    assert view(fresh)["drawings"][0].count("<circle") == 30
 
 
 def test_dataset_split_digit_page_and_tab(app_env):

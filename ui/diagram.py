@@ -1,8 +1,14 @@
-"""A drawing of the network's layers (784 -> 50 -> 100 -> 10 for the book's net) as a plotly figure."""
-import numpy as np
-import plotly.graph_objects as go
+"""A drawing of the network's layers (784 -> 50 -> 100 -> 10 for the book's net) as inline SVG.
+
+SVG, not plotly: home is the first page most people open, and plotly's 4.7 MB bundle took Chromium 2-4 s to
+compile there (benchmarks/bench_pages.py); the drawing needs no zoom, and each circle's <title> is its hover text.
+"""
+from html import escape
 
 MAX_DRAWN = 10  # circles drawn per layer; wider layers show a few at each end around a "⋮"
+W, H = 680, 400  # viewBox; the drawing scales to the column's width
+TOP, BOTTOM = 60, 310  # y of the first and last circle slot
+COLORS = {"input": "#adb5bd", "hidden": "#3b5bdb", "output": "#f08c00"}
 
 
 def _drawn(n):
@@ -13,42 +19,42 @@ def _drawn(n):
     return list(range(half)) + list(range(n - half, n)), half
 
 
-def network_diagram(sizes, *, title, layer_names, weight_names, height=430):
-    """Layers as columns of circles joined by weight lines; layer_names[i] labels column i, weight_names[i] the links to it."""
-    fig = go.Figure()
-    cols = []
-    for li, n in enumerate(sizes):
-        units, gap = _drawn(n)
-        slots = len(units) + (gap is not None)
-        ys = np.linspace(1, -1, slots) if slots > 1 else np.zeros(1)
-        if gap is not None:
-            ys = np.delete(ys, gap)  # leave the middle slot for the ellipsis
-            fig.add_annotation(x=li, y=0, text="⋮", showarrow=False, font={"size": 22})
-        cols.append((units, ys))
-    xs_e, ys_e = [], []
-    for li in range(len(sizes) - 1):
-        (_, y0), (_, y1) = cols[li], cols[li + 1]
-        for a in y0:
-            for b in y1:
-                xs_e += [li, li + 1, None]
-                ys_e += [a, b, None]
-    fig.add_scatter(x=xs_e, y=ys_e, mode="lines", line={"width": 0.6, "color": "rgba(90,100,130,0.25)"},
-                    hoverinfo="skip", showlegend=False)
-    palette = ["#adb5bd"] + ["#3b5bdb"] * (len(sizes) - 2) + ["#f08c00"]
-    for li, (units, ys) in enumerate(cols):
-        last = li == len(sizes) - 1
-        fig.add_scatter(
-            x=[li] * len(units), y=ys, mode="markers+text" if last else "markers",
-            text=[str(u) for u in units] if last else None, textposition="middle right",
-            marker={"size": 16, "color": palette[li], "line": {"width": 1, "color": "white"}},
-            customdata=[u + 1 for u in units], showlegend=False,
-            hovertemplate=f"{layer_names[li]}<br>#%{{customdata}} / {sizes[li]}<extra></extra>")
-        fig.add_annotation(x=li, y=-1.22, text=f"<b>{sizes[li]}</b><br>{layer_names[li]}", showarrow=False, yanchor="top")
-    for li in range(1, len(sizes)):
-        fig.add_annotation(x=li - 0.5, y=1.12, text=weight_names[li - 1], showarrow=False, yanchor="bottom",
-                           font={"size": 12, "color": "#495057"})
-    fig.update_layout(title={"text": title}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      plot_bgcolor="rgba(0,0,0,0)")
-    fig.update_xaxes(visible=False, range=[-0.4, len(sizes) - 0.6])
-    fig.update_yaxes(visible=False, range=[-1.6, 1.35])
-    return fig
+def _column(n):
+    """[(unit, y)] of the drawn circles of an n-wide layer, and the y of its ellipsis (or None)."""
+    units, gap = _drawn(n)
+    slots = len(units) + (gap is not None)
+    ys = [(TOP + BOTTOM) / 2] if slots == 1 else [TOP + i * (BOTTOM - TOP) / (slots - 1) for i in range(slots)]
+    dots = None
+    if gap is not None:
+        dots = ys.pop(gap)  # the middle slot holds the ellipsis
+    return list(zip(units, ys, strict=True)), dots
+
+
+def network_svg(sizes, *, layer_names, weight_names):
+    """Layers as columns of circles joined by weight lines: layer_names[i] under column i, weight_names[i] above the links to it."""
+    xs = [70 + i * (W - 170) / (len(sizes) - 1) for i in range(len(sizes))]
+    cols = [_column(n) for n in sizes]
+    out = [f'<svg viewBox="0 0 {W} {H}" width="100%" style="max-width:{W}px" role="img" xmlns="http://www.w3.org/2000/svg" '
+           'font-family="sans-serif">']
+    for i in range(len(sizes) - 1):
+        for _, y0 in cols[i][0]:
+            for _, y1 in cols[i + 1][0]:
+                out.append(f'<line x1="{xs[i]:.1f}" y1="{y0:.1f}" x2="{xs[i + 1]:.1f}" y2="{y1:.1f}" '
+                           'stroke="#5a6482" stroke-opacity="0.22" stroke-width="0.6"/>')
+        out.append(f'<text x="{(xs[i] + xs[i + 1]) / 2:.1f}" y="{TOP - 28}" text-anchor="middle" font-size="13" '
+                   f'fill="#495057">{escape(weight_names[i])}</text>')
+    for i, ((units, dots), n) in enumerate(zip(cols, sizes, strict=True)):
+        kind = "input" if i == 0 else "output" if i == len(sizes) - 1 else "hidden"
+        for u, y in units:
+            out.append(f'<circle cx="{xs[i]:.1f}" cy="{y:.1f}" r="8" fill="{COLORS[kind]}" stroke="white" stroke-width="1">'
+                       f'<title>{escape(layer_names[i])} #{u + 1} / {n}</title></circle>')
+            if kind == "output":
+                out.append(f'<text x="{xs[i] + 14:.1f}" y="{y + 4:.1f}" font-size="12" fill="#212529">{u}</text>')
+        if dots is not None:
+            out.append(f'<text x="{xs[i]:.1f}" y="{dots + 8:.1f}" text-anchor="middle" font-size="22" fill="#495057">⋮</text>')
+        out.append(f'<text x="{xs[i]:.1f}" y="{BOTTOM + 40}" text-anchor="middle" font-size="15" font-weight="bold" '
+                   f'fill="#212529">{n}</text>')
+        out.append(f'<text x="{xs[i]:.1f}" y="{BOTTOM + 60}" text-anchor="middle" font-size="12" fill="#6c757d">'
+                   f'{escape(layer_names[i])}</text>')
+    out.append("</svg>")
+    return "".join(out)

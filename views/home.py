@@ -3,7 +3,7 @@ import streamlit as st
 
 from engine.modelfile import BOOK_SIZES
 from ui import firstrun, loaders, models, nav, panels, stats
-from ui.diagram import network_diagram
+from ui.diagram import network_svg
 from ui.i18n import t
 
 panels.intro(t("home.title"), t("home.intro"))
@@ -18,9 +18,10 @@ with left:
     st.markdown(t("home.network_words", hidden=" → ".join(str(s) for s in sizes[1:-1]), act=act))
     names = [t("home.layer_input")] + [t("home.layer_hidden", act=act)] * (len(sizes) - 2) + [t("home.layer_output")]
     weights = [f"W{i}, b{i}" for i in range(1, len(sizes))]
-    panels.chart(network_diagram(sizes, title=t("home.diagram_title", sizes=" → ".join(map(str, sizes))),
-                                 layer_names=names, weight_names=weights),
-                 how_to_read=t("home.diagram_read"), filename="mnist-network")
+    st.markdown(f"**{t('home.diagram_title', sizes=' → '.join(map(str, sizes)))}**")
+    # our own SVG (every label escaped): st.html drops inline SVG, st.markdown keeps it and its hover titles
+    st.markdown(network_svg(sizes, layer_names=names, weight_names=weights), unsafe_allow_html=True)
+    st.caption(f"📖 {t('home.diagram_read')}")
 with right:
     if model is None:
         st.info(t("home.no_model"))
@@ -28,12 +29,10 @@ with right:
         rows = models.parameter_counts(model)
         total = sum(r[3] for r in rows)
         st.markdown(f"**{t('home.params_head')}**")
-        st.dataframe(
-            {t("home.params_layer"): [r[0] for r in rows],
-             t("home.params_w"): [" × ".join(map(str, r[1])) for r in rows],
-             t("home.params_b"): [str(r[2][0]) for r in rows],
-             t("home.params_n"): [f"{r[3]:,}" for r in rows]},
-            hide_index=True, width="stretch")
+        # a Markdown table, not st.dataframe: home stays free of the data-grid bundle, so it opens fast
+        head = [t("home.params_layer"), t("home.params_w"), t("home.params_b"), t("home.params_n")]
+        st.markdown("\n".join([f"| {' | '.join(head)} |", "|---|---|---|---:|"] + [
+            f"| {r[0]} | {' × '.join(map(str, r[1]))} | {r[2][0]} | {r[3]:,} |" for r in rows]))
         st.metric(t("home.params_total"), f"{total:,}")
         st.caption(t("home.params_read"))
         st.markdown(f"**{t('home.card_head')}**")
