@@ -146,11 +146,11 @@ def test_a_full_disk_while_storing_an_uploaded_mnist_file_stores_nothing(tmp_pat
 
 def test_a_full_disk_while_caching_parsed_arrays_is_harmless_and_the_cache_is_written_later(tmp_path, fresh_cache, monkeypatch):
     folder, arrays = write_mnist(tmp_path / "d", n_train=40, n_test=10)
-    fill_disk(monkeypatch, engine.data, room=100)  # every .npy write fails partway (its header alone is 128 bytes)
-    raw = load_raw(folder)
-    np.testing.assert_array_equal(raw["train_img"], arrays["train"][0])
-    assert everything_in(parsed_cache_dir()) == []  # no half-written .npy, no temp file
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as full:  # undone on its own, so fresh_cache's private cache stays in place
+        fill_disk(full, engine.data, room=100)  # every .npy write fails partway (its header alone is 128 bytes)
+        raw = load_raw(folder)
+        np.testing.assert_array_equal(raw["train_img"], arrays["train"][0])
+        assert everything_in(parsed_cache_dir()) == []  # no half-written .npy, no temp file
     load_raw(folder)  # the disk has room again: the cache is written now
     assert len(list(parsed_cache_dir().glob("*.npy"))) == 4
     monkeypatch.setattr(engine.data, "read_idx", lambda *a, **k: pytest.fail("parsed again instead of read from the cache"))

@@ -29,7 +29,13 @@ def small_report(synth_mnist, tmp_path_factory):
     models = write_models(tmp_path_factory.mktemp("models"))
     env = {"MNIST_DIR": str(folder), "MNIST_EXPLORER_MODELS": str(models), "BOOK_WEIGHTS": None, "MNIST_MIRRORS": None}
     with AppServer(env=env, timeout=45) as server:
-        report = run_load(server.url, sessions=3, reruns=2, pid=server.pid, deadline_s=60)
+        # in a thread of its own: asyncio.run refuses to start where Playwright's sync API already runs a loop
+        out = []
+        th = threading.Thread(target=lambda: out.append(run_load(server.url, sessions=3, reruns=2, pid=server.pid, deadline_s=60)))
+        th.start()
+        th.join(timeout=120)
+        assert out, "the small load run did not finish within 2 minutes"
+        report = out[0]
         report["server_log"] = server.log_tail()
     return report
 
