@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from .commands import COMMANDS
+from .cli import COMMANDS
 from .errors import EngineError
 
 

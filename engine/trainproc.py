@@ -1,4 +1,4 @@
-"""Training in a child process, `python -m engine train-job` (engine/commands/train_job.py): start, relay, stop, collect.
+"""Training in a child process, `python -m engine train-job` (engine/cli/train_job.py): start, relay, stop, collect.
 
 A web server that trains in one of its own threads holds the GIL so often that every other visitor waits
 (benchmarks/bench_train_pages.py: the dataset browser's rerun took 2.1x as long); a child process at a lower CPU

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.commands.predict import weights_path
+from engine.cli.predict import weights_path
 from engine.errors import ModelFormatError
 from engine.model import MLP
 from engine.modelfile import load_model, save_model

@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from engine.commands.train import SHIPPED
+from engine.cli.train import SHIPPED
 from engine.data import load_mnist
 from engine.modelfile import load_model
 from tests.conftest import ROOT

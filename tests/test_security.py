@@ -54,4 +54,4 @@ def test_streamlit_config_keeps_telemetry_off_and_xsrf_on():
 
 
 def test_no_material_icons_that_fetch_a_font():
-    assert lines_matching(r":material/") == []
+    assert lines_matching(":" + "material/") == []  # split so this guard does not match itself

@@ -174,7 +174,7 @@ def test_cli_train_rejects_nonsense_with_one_line(synth_mnist, capsys):
 
 def test_train_all_runs_the_recorded_commands_and_prints_the_table(synth_mnist, tmp_path, capsys, monkeypatch):
     from engine.__main__ import main
-    from engine.commands import train as command
+    from engine.cli import train as command
     monkeypatch.setattr(command, "SHIPPED", {"tiny": ("A tiny net", "--hidden 8 --epochs 1 --val-size 100 --seed 2")})
     assert main(["train-all", "--out-dir", str(tmp_path), "--data-dir", str(synth_mnist[0])]) == 0
     out = capsys.readouterr().out
