@@ -124,6 +124,15 @@ def current_model():
     return (mid, models[mid]) if mid else (None, None)
 
 
+def require_model(no_model_text):
+    """(id, MLP) of the picked model; with no model at all, show no_model_text and stop the page there."""
+    mid, model = current_model()
+    if model is None:
+        st.info(no_model_text)
+        st.stop()
+    return mid, model
+
+
 def parameter_counts(model):
     """Per layer: (name, W shape, b shape, parameters) for an MLP, e.g. ('W1, b1', (784, 50), (50,), 39250)."""
     rows = []

@@ -13,6 +13,9 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.trainproc import TrainProcess
+from ui import panels
+from ui.i18n import t
+from ui.train_charts import live_curves
 
 NICE = 19  # lowest CPU priority: page reruns first, training in the idle cycles (at nice 10 reruns still spiked past 1 s)
 MAX_RUNNING = 2  # the machine has 2 cores: a third run in parallel would only slow the others and every page
@@ -193,3 +196,13 @@ def speed(snap):
     left = 1.0 - snap["fraction"]
     eta = snap["elapsed"] * left / snap["fraction"] if snap["fraction"] > 0.02 else None
     return {"epoch_seconds": per_epoch, "images_per_s": rate, "eta": eta}
+
+
+def show_live_curves(job, *, charts):
+    """Draw a job's live loss and accuracy charts side by side; charts: [(kind 'loss'|'acc', how_to_read, filename, key)], left first."""
+    text = {k: t(f"train.curve_{k}") for k in ("loss_title", "acc_title", "x_title", "loss_y", "acc_y", "train_loss", "train_acc",
+                                                 "val_acc")}
+    figs = dict(zip(("loss", "acc"), live_curves(job.snapshot(), names=job.names, epochs=job.config.epochs, text=text), strict=True))
+    for column, (kind, how_to_read, filename, key) in zip(st.columns(2), charts, strict=True):
+        with column:
+            panels.chart(figs[kind], how_to_read=how_to_read, filename=filename, key=key)

@@ -27,10 +27,7 @@ DEFAULTS = {"split": "test", "tab": "matrix", "norm": "counts", "sort": "conf_de
 
 panels.intro(t("evaluate.title"), t("evaluate.intro"))
 ds = firstrun.require_data()
-model_id, model = models.current_model()
-if model is None:
-    st.info(t("evaluate.no_model"))
-    st.stop()
+model_id, model = models.require_model(t("evaluate.no_model"))
 
 
 def pct(x):

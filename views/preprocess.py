@@ -8,7 +8,7 @@ from engine.saturation import CLIP, SATURATED
 from engine.train import TrainConfig
 from ui import errors, firstrun, loaders, models, panels, train_cache, train_state, urlstate
 from ui.i18n import t
-from ui.train_charts import KIND_COLORS, accuracy_dots, activation_histograms, bars, curves, digit_panels, live_curves, value_histograms
+from ui.train_charts import KIND_COLORS, accuracy_dots, activation_histograms, bars, curves, digit_panels, value_histograms
 
 TABS = ("data", "accuracy", "mismatch", "compare")
 JOB = "prep_job"
@@ -186,14 +186,8 @@ with tabs["compare"]:
             job = train_state.job_of(JOB)
             if job is None:
                 return
-            text = {k: t(f"train.curve_{k}") for k in ("loss_title", "acc_title", "x_title", "loss_y", "acc_y", "train_loss",
-                                                         "train_acc", "val_acc")}
-            loss_fig, acc_fig = live_curves(job.snapshot(), names=job.names, epochs=job.config.epochs, text=text)
-            left, right = st.columns(2)
-            with left:
-                panels.chart(acc_fig, how_to_read=t("prep.cmp_acc_read"), filename="comparison-validation", key="pp_acc_chart")
-            with right:
-                panels.chart(loss_fig, how_to_read=t("prep.cmp_loss_read"), filename="comparison-loss", key="pp_loss_chart")
+            train_state.show_live_curves(job, charts=[("acc", t("prep.cmp_acc_read"), "comparison-validation", "pp_acc_chart"),
+                                                      ("loss", t("prep.cmp_loss_read"), "comparison-loss", "pp_loss_chart")])
 
         progress()
         curves()

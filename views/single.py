@@ -17,10 +17,7 @@ NEIGHBOURS = 8
 
 panels.intro(t("single.title"), t("single.intro"))
 ds = firstrun.require_data()
-model_id, model = models.current_model()
-if model is None:
-    st.info(t("single.no_model"))
-    st.stop()
+model_id, model = models.require_model(t("single.no_model"))
 catalog, _ = models.catalog()
 others = [m for m in catalog if m != model_id]
 other_default = "book" if "book" in others else (others[0] if others else None)

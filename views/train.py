@@ -8,7 +8,6 @@ from engine.preprocess import KINDS
 from engine.train import TrainConfig
 from ui import errors, firstrun, loaders, models, nav, panels, train_state, urlstate
 from ui.i18n import t
-from ui.train_charts import live_curves
 
 JOB = "train_job"
 MAX_LAYERS, MAX_WIDTH, MAX_EPOCHS = 3, 512, 30  # with batches >= 10 every allowed run ends within minutes here
@@ -149,14 +148,8 @@ def curves():
     job = train_state.job_of(JOB)
     if job is None:
         return
-    text = {k: t(f"train.curve_{k}") for k in ("loss_title", "acc_title", "x_title", "loss_y", "acc_y", "train_loss", "train_acc",
-                                                 "val_acc")}
-    loss_fig, acc_fig = live_curves(job.snapshot(), names=job.names, epochs=job.config.epochs, text=text)
-    left, right = st.columns(2)
-    with left:
-        panels.chart(loss_fig, how_to_read=t("train.loss_read"), filename="training-loss", key="tr_loss_chart")
-    with right:
-        panels.chart(acc_fig, how_to_read=t("train.acc_read"), filename="training-accuracy", key="tr_acc_chart")
+    train_state.show_live_curves(job, charts=[("loss", t("train.loss_read"), "training-loss", "tr_loss_chart"),
+                                              ("acc", t("train.acc_read"), "training-accuracy", "tr_acc_chart")])
 
 
 def use(mid):
