@@ -6,13 +6,12 @@ bookkeeping, which an empty app measures in the same run (the "floor" column). E
 because only the open tab is computed. Medians over --runs warm reruns, after one untimed warm-up run.
 """
 import argparse
-import os
-import statistics
-import sys
 import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+
+from benchmarks.apptiming import median_ms, require_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 TABS = {"classes": "📊 Class counts", "mean": "🖼️ Mean and variance", "hist": "📈 Pixel histogram",
@@ -20,25 +19,11 @@ TABS = {"classes": "📊 Class counts", "mean": "🖼️ Mean and variance", "hi
 TARGET_MS = 300
 
 
-def median_ms(at, runs):
-    """Median wall time in ms of at.run() over runs reruns, after one untimed warm-up."""
-    at.run()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        at.run()
-        times.append((time.perf_counter() - start) * 1000)
-        if at.exception:
-            sys.exit(f"the page raised: {at.exception[0].value}")
-    return statistics.median(times)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=20, help="warm reruns per row (default 20)")
     args = p.parse_args()
-    if not os.environ.get("MNIST_DIR"):
-        sys.exit("set MNIST_DIR to a folder with the four real MNIST files")
+    require_mnist()
 
     floor = median_ms(AppTest.from_string("import streamlit as st\nst.write('hi')", default_timeout=60), args.runs)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.apptiming import require_mnist
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_WARM_MS, TARGET_FIRST_MS = 300, 1000
 
@@ -46,8 +48,7 @@ def main():
     p.add_argument("--runs", type=int, default=20, help="warm reruns per row (default 20)")
     p.add_argument("--cold", type=int, default=5, help="first evaluations to take the median of (default 5)")
     args = p.parse_args()
-    if not os.environ.get("MNIST_DIR"):
-        sys.exit("set MNIST_DIR to a folder with the four real MNIST files")
+    require_mnist()
     model = "book" if os.environ.get("BOOK_WEIGHTS") else "default"
 
     from ui import eval_state

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.apptiming import require_mnist
 from tests.photos import make_photos
 from ui import single_state
 
@@ -58,8 +59,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=20, help="timed reruns per row (default 20)")
     args = p.parse_args()
-    if not os.environ.get("MNIST_DIR"):
-        sys.exit("set MNIST_DIR to a folder with the four real MNIST files")
+    require_mnist()
     has_book = Path(os.environ.get("BOOK_WEIGHTS", "")).is_file()
 
     floor = timed(AppTest.from_string("import streamlit as st\nst.write('hi')", default_timeout=60), lambda i: None, args.runs)

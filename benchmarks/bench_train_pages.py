@@ -24,6 +24,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.apptiming import median_ms, require_mnist
 from engine.data import load_raw
 from engine.train import StopTraining, TrainConfig, train
 from ui import train_state
@@ -33,19 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TABS = {"data": "🔢 What it does to the data", "accuracy": "🎯 What it does to accuracy", "mismatch": "⚠️ Mismatch demo",
         "compare": "⚖️ Train a fair comparison"}
 LONG = TrainConfig(epochs=30)  # the book's net on 55,000 images: runs longer than any measurement below
-
-
-def median_ms(at, runs):
-    """Median wall time in ms of at.run() over runs reruns, after one untimed warm-up."""
-    at.run()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        at.run()
-        times.append((time.perf_counter() - start) * 1000)
-        if at.exception:
-            sys.exit(f"the page raised: {at.exception[0].value}")
-    return statistics.median(times)
 
 
 def page(url_path):
@@ -72,8 +60,7 @@ def main():
     p.add_argument("--runs", type=int, default=20, help="warm reruns per row (default 20)")
     p.add_argument("--server", action="store_true", help="also time a real server while a Chromium visitor trains (section 4)")
     args = p.parse_args()
-    if not os.environ.get("MNIST_DIR"):
-        sys.exit("set MNIST_DIR to a folder with the four real MNIST files")
+    require_mnist()
 
     floor = median_ms(AppTest.from_string("import streamlit as st\nst.write('hi')", default_timeout=60), args.runs)
     rows = []

@@ -50,3 +50,12 @@ def book_weights():
     if not p or not Path(p).is_file():
         require_or_skip("REQUIRE_MNIST", "the book's weights need BOOK_WEIGHTS set to sample_weight.pkl")
     return Path(p)
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """An empty user cache for this test only, with no MNIST_DIR and no MNIST_MIRRORS to fall back on."""
+    monkeypatch.setenv("MNIST_EXPLORER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.delenv("MNIST_MIRRORS", raising=False)
+    return tmp_path / "cache"

@@ -19,13 +19,6 @@ TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-@pytest.fixture
-def fresh_cache(tmp_path, monkeypatch):
-    """An empty user cache for this test only, and no MNIST_DIR."""
-    monkeypatch.setenv("MNIST_EXPLORER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("MNIST_DIR", raising=False)
-    return tmp_path / "cache"
-
 
 def snapshot(folder):
     """{name: (size, mtime_ns, bytes)} of every file under folder: proves a folder was not written."""

@@ -21,13 +21,6 @@ FIRST = NAMES[0]  # train-images-idx3-ubyte.gz: every broken mirror already fail
 TIMEOUT = 2.0  # seconds; everything is on loopback
 
 
-@pytest.fixture
-def fresh_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_EXPLORER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("MNIST_DIR", raising=False)
-    monkeypatch.delenv("MNIST_MIRRORS", raising=False)
-    return tmp_path / "cache"
-
 
 def one_pixel_changed(gz_bytes):
     """A valid gzip of almost the right content: the last byte (a pixel or label) differs."""

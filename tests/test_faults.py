@@ -42,12 +42,6 @@ NAMES = [f"{stem}.gz" for stem, _ in FILES.values()]
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-@pytest.fixture
-def fresh_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_EXPLORER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("MNIST_DIR", raising=False)
-    return tmp_path / "cache"
-
 
 def everything_in(folder):
     """Every file under folder, hidden ones included, as relative names."""
