@@ -1,30 +1,63 @@
-"""MNIST Explorer: `streamlit run dashboard.py`. The router: pages, the shared sidebar, then the chosen page."""
+"""MNIST Explorer, and its home page: `streamlit run dashboard.py`. What the network is, the data, and where to go next."""
 import streamlit as st
 
-from ui import i18n, nav, share, sidebar
+from engine.modelfile import BOOK_SIZES
+from ui import firstrun, loaders, models, nav, panels, shell, stats
+from ui.home.diagram import network_svg
 from ui.i18n import t
 
-st.set_page_config(page_title="MNIST Explorer", page_icon="🔢", layout="wide")
+shell.page("home")
 
-# One line per page; url_path is the page's address (/dataset?split=test...), so keep it stable once published.
-# Page files live in views/, not pages/: with a pages/ folder beside this file Streamlit (1.67) falls back to its
-# old folder-based routing and a fresh visit to /dataset runs the page file without this router (no sidebar, no links).
-PAGES = nav.register([
-    st.Page("views/home.py", title=t("nav.home"), icon="🏠", url_path="home", default=True, help=t("nav.home_help")),
-    st.Page("views/dataset.py", title=t("nav.dataset"), icon="🗂️", url_path="dataset", help=t("nav.dataset_help")),
-    st.Page("views/single.py", title=t("nav.single"), icon="🔍", url_path="single", help=t("nav.single_help")),
-    st.Page("views/evaluate.py", title=t("nav.evaluate"), icon="📏", url_path="evaluate", help=t("nav.evaluate_help")),
-    st.Page("views/preprocess.py", title=t("nav.preprocess"), icon="⚖️", url_path="preprocess", help=t("nav.preprocess_help")),
-    st.Page("views/train.py", title=t("nav.train"), icon="🏋️", url_path="train", help=t("nav.train_help")),
-    st.Page("views/glossary.py", title=t("nav.glossary"), icon="📖", url_path="glossary", help=t("nav.glossary_help")),
-])
+panels.intro(t("home.title"), t("home.intro"))
 
-page = st.navigation(PAGES)
-i18n.language_picker()
-sidebar.model_picker()
-sidebar.data_status()
-link_box = st.sidebar.container()  # filled after the page ran: its choices are in the URL only then
-try:
-    page.run()
-finally:  # also after st.stop() (the first-run panel): the link still says which page and language
-    share.show(link_box, page)
+model_id, model = models.current_model()
+sizes = model.sizes if model is not None else BOOK_SIZES
+act = model.activation if model is not None else "sigmoid"
+
+st.subheader(t("home.network_head"))
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown(t("home.network_words", hidden=" → ".join(str(s) for s in sizes[1:-1]), act=act))
+    names = [t("home.layer_input")] + [t("home.layer_hidden", act=act)] * (len(sizes) - 2) + [t("home.layer_output")]
+    weights = [f"W{i}, b{i}" for i in range(1, len(sizes))]
+    st.markdown(f"**{t('home.diagram_title', sizes=' → '.join(map(str, sizes)))}**")
+    # our own SVG (every label escaped): st.html drops inline SVG, st.markdown keeps it and its hover titles
+    st.markdown(network_svg(sizes, layer_names=names, weight_names=weights), unsafe_allow_html=True)
+    st.caption(f"📖 {t('home.diagram_read')}")
+with right:
+    if model is None:
+        st.info(t("home.no_model"))
+    else:
+        rows = models.parameter_counts(model)
+        total = sum(r[3] for r in rows)
+        st.markdown(f"**{t('home.params_head')}**")
+        # a Markdown table, not st.dataframe: home stays free of the data-grid bundle, so it opens fast
+        head = [t("home.params_layer"), t("home.params_w"), t("home.params_b"), t("home.params_n")]
+        st.markdown("\n".join([f"| {' | '.join(head)} |", "|---|---|---|---:|"] + [
+            f"| {r[0]} | {' × '.join(map(str, r[1]))} | {r[2][0]} | {r[3]:,} |" for r in rows]))
+        st.metric(t("home.params_total"), f"{total:,}")
+        st.caption(t("home.params_read"))
+        st.markdown(f"**{t('home.card_head')}**")
+        panels.model_card(model_id, model)
+
+st.subheader(t("home.data_head"))
+ds, error = loaders.try_dataset()
+if ds is None:
+    firstrun.panel(error)
+else:
+    c = st.columns(4)
+    c[0].metric(t("home.data_train"), f"{ds.size('train'):,}")
+    c[1].metric(t("home.data_test"), f"{ds.size('test'):,}")
+    c[2].metric(t("home.data_shape"), "28 × 28")
+    c[3].metric(t("home.data_classes"), "10")
+    counts = stats.class_counts(ds.key, "train")
+    st.caption(t("home.data_words", folder=panels.plain(ds.folder), origin=t(f"shell.origin_{ds.origin}"),
+                 rarest=int(counts.argmin()), rare_n=f"{int(counts.min()):,}",
+                 commonest=int(counts.argmax()), common_n=f"{int(counts.max()):,}"))
+
+st.subheader(t("home.pages_head"))
+for url_path, page in nav.pages().items():
+    if url_path != "home":
+        nav.link(url_path, label=page.title, icon=page.icon, help=page.help or None)
+
+shell.end()

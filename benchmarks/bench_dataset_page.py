@@ -29,7 +29,7 @@ def main():
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     start = time.perf_counter()
     at.run()
-    at.switch_page("views/dataset.py").run()
+    at.switch_page("pages/dataset.py").run()
     cold = (time.perf_counter() - start) * 1000
     rows = []
     for tab, label in TABS.items():

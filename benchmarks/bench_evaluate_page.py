@@ -51,14 +51,14 @@ def main():
     require_mnist()
     model = "book" if os.environ.get("BOOK_WEIGHTS") else "default"
 
-    from ui import eval_state
+    from ui.evaluate import state as eval_state
 
     floor = warm_ms(AppTest.from_string("import streamlit as st\nst.write('hi')", default_timeout=60), [lambda at: None], args.runs)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.query_params["model"] = model
     start = time.perf_counter()
     at.run()
-    at.switch_page("views/evaluate.py").run()
+    at.switch_page("pages/evaluate.py").run()
     visit = (time.perf_counter() - start) * 1000
     firsts = []
     for _ in range(args.cold):

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from benchmarks.apptiming import require_mnist
 from tests.photos import make_photos
-from ui import single_state
+from ui.single import state as single_state
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 200
@@ -66,7 +66,7 @@ def main():
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     start = time.perf_counter()
     at.run()
-    at.switch_page("views/single.py").run()
+    at.switch_page("pages/single.py").run()
     cold = (time.perf_counter() - start) * 1000  # parse MNIST, load the model, embed 60,000 training images, mistakes
 
     rows = []

@@ -6,7 +6,7 @@ Run by hand from the repo root:  MNIST_DIR=/path/to/mnist python3 -m benchmarks.
 2. Other visitors while someone trains: the dataset browser's warm rerun (median of --runs) in this process when
    nobody trains, while engine.train runs in a thread of this process (the design the app rejected: a thread of the
    web server), and while `python -m engine train-job` runs as a child process at nice 10 with one BLAS thread (the
-   app's design, ui/train_state.py). All three rows in one run, with ratios to the idle row.
+   app's design, ui/jobs.py). All three rows in one run, with ratios to the idle row.
 3. The live fragment's cost per poll: building both learning-curve figures for a 20-epoch run.
 4. With --server: a real `streamlit run dashboard.py` (benchmarks/appserver.py); one Chromium visitor trains on /train
    (curves polling) while a browserless visitor (benchmarks/appclient.py) reruns /dataset --runs times: server time from
@@ -27,8 +27,8 @@ from streamlit.testing.v1 import AppTest
 from benchmarks.apptiming import median_ms, require_mnist
 from engine.data import load_raw
 from engine.train import StopTraining, TrainConfig, train
-from ui import train_state
-from ui.train_charts import live_curves
+from ui import jobs
+from ui.curves import live_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 TABS = {"data": "🔢 What it does to the data", "accuracy": "🎯 What it does to accuracy", "mismatch": "⚠️ Mismatch demo",
@@ -39,7 +39,7 @@ LONG = TrainConfig(epochs=30)  # the book's net on 55,000 images: runs longer th
 def page(url_path):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.run()
-    at.switch_page(f"views/{url_path}.py").run()
+    at.switch_page(f"pages/{url_path}.py").run()
     return at
 
 
@@ -83,7 +83,7 @@ def main():
     in_thread = median_ms(browse, args.runs)
     stop.set()
     th.join()
-    job = train_state.launch(os.environ["MNIST_DIR"], ["bench"], LONG, n_train=60000)
+    job = jobs.launch(os.environ["MNIST_DIR"], ["bench"], LONG, n_train=60000)
     while job.snapshot()["latest"] is None and job.running:
         time.sleep(0.1)
     in_process = median_ms(browse, args.runs)
@@ -105,7 +105,7 @@ def main():
         live_curves(snap, names=["n"], epochs=20, text=text)
         times.append((time.perf_counter() - start) * 1000)
     print(f"\nlive curves, both figures of a 20-epoch run: {statistics.median(times):.1f} ms per redraw "
-          f"(every {train_state.CHART_EVERY:g} s; the progress bar every {train_state.POLL:g} s)")
+          f"(every {jobs.CHART_EVERY:g} s; the progress bar every {jobs.POLL:g} s)")
     if args.server:
         server_rows(args.runs)
 

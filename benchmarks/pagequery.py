@@ -1,6 +1,6 @@
-"""Which query parameters each page reads, found by parsing dashboard.py and views/*.py, and random queries over them.
+"""Which query parameters each page reads, found by parsing ui/nav.py and the page files, and random queries over them.
 
-A new page is covered without editing this file: its url_path comes from the st.Page(...) line in dashboard.py,
+A new page is covered without editing this file: its url_path comes from its line in ui/nav.py's PAGES table,
 its parameters from the urlstate.read_choice / read_int / read_bool calls (and st.query_params lookups) in its file.
 Values are mostly valid (the literal choices or the int range when the code spells them out) and sometimes
 hostile ('banana', '-3', a path, markup), because a bad value must read as the default, never raise.
@@ -16,19 +16,15 @@ GENERIC = ("0", "1", "2", "3", "7", "42", "train", "test", "all")
 READERS = {"read_choice": "choice", "read_int": "int", "read_bool": "bool", "raw": "any"}
 
 
-def pages_in_router(path=ROOT / "dashboard.py"):
-    """{url_path: page file} of every st.Page(...) in dashboard.py; the default page is also under ''."""
-    out = {}
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "Page" and node.args:
-            kw = {k.arg: k.value for k in node.keywords}
-            file = _literal(node.args[0])
-            url = _literal(kw["url_path"]) if "url_path" in kw else Path(str(file)).stem
-            if isinstance(file, str):
-                out[url] = ROOT / file
-                if _literal(kw.get("default")) is True:
-                    out[""] = ROOT / file
-    return out
+def pages_in_router(path=ROOT / "ui" / "nav.py"):
+    """{url_path: page file} of every page in ui/nav.py's PAGES table; the home page (dashboard.py) is also under ''."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
+            table = _literal(node.value)
+            out = {url: ROOT / script for url, (script, _icon) in table.items()}
+            out[""] = out["home"]  # Streamlit names the main script's page ''
+            return out
+    raise ValueError(f"no PAGES table in {path}")
 
 
 def router_pages():

@@ -89,7 +89,7 @@ def run_page(url_path="home", *, query=None, at=None):
     at.query_params.update({k: str(v) for k, v in (query or {}).items()})
     at.run()
     if url_path != "home":
-        at.switch_page(f"views/{url_path}.py").run()
+        at.switch_page(f"pages/{url_path}.py").run()
     assert_no_exception(at)
     return at
 

@@ -23,12 +23,12 @@ TAG = re.compile(r"<[^>]+>")  # <br>, <sup>: markup, not words
 WORD = re.compile(r"[^\W\d_]{2,}")  # a run of 2+ letters in any script; single letters are maths (x, d, z)
 
 
-def python_files(root, *, folders=("views", "ui"), files=("dashboard.py",)):
-    """The UI's source files: every views/*.py and ui/*.py, plus dashboard.py."""
+def python_files(root, *, folders=("pages", "ui"), files=("dashboard.py",)):
+    """The UI's source files: every .py under pages/ and ui/ (ui/<page>/ included), plus dashboard.py."""
     root = Path(root)
     out = [root / f for f in files if (root / f).is_file()]
     for folder in folders:
-        out += sorted((root / folder).glob("*.py"))
+        out += sorted((root / folder).rglob("*.py"))
     return out
 
 

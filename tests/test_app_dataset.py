@@ -188,7 +188,7 @@ def test_each_image_links_to_the_single_page(app_env):
     at = run_page("dataset", query={"split": "test", "model": "small"})
     assert_no_exception(at)
     assert "not part of this app yet" not in page_text(at)
-    queries = [dict(parse_qsl(link.proto.query_string)) for link in at.get("page_link")
+    queries = [dict(parse_qsl(link.proto.query_string)) for link in at.main.get("page_link")
                if "index" in dict(parse_qsl(link.proto.query_string))]
     assert len(queries) == PER_PAGE + 1  # one per thumbnail and one for the selected image
     assert {q["index"] for q in queries} == {str(i) for i in range(PER_PAGE)}

@@ -135,13 +135,13 @@ def test_a_big_cell_pages_through_all_its_validation_images_and_links_each(app_e
     at.selectbox(key="ev_pred").select(8).run()
     expected = held[t[held] == digit]  # numbers in the training set, where the validation images live
     assert len(expected) > 24 and f"{len(expected)} images" in at.subheader[0].value
-    links = [dict(parse_qsl(link.proto.query_string)) for link in at.get("page_link")]
+    links = [dict(parse_qsl(link.proto.query_string)) for link in at.main.get("page_link")]
     assert {q["split"] for q in links} == {"train"} and {int(q["index"]) for q in links} <= set(held)
     assert sorted(cell_gallery(at)) == sorted(expected.tolist())  # every page together: exactly the cell, each once
 
 
 def test_a_clicked_marker_is_read_back_as_its_cell():
-    from ui.eval_state import cell_from_points
+    from ui.evaluate.state import cell_from_points
     # the shape Streamlit returns for a click in Chromium: x is the predicted digit, y the true one
     clicked = {"curve_number": 2, "point_number": 72, "point_index": 72, "x": 2, "y": 7, "customdata": {"0": 7, "1": 2}}
     assert cell_from_points([clicked]) == (7, 2)

@@ -67,8 +67,11 @@ def test_home_summarises_the_data(app_env):
 
 def test_home_links_to_every_other_page(app_env):
     at = run_page("home")
-    links = {link.value: link.proto.page for link in at.get("page_link")}
-    assert "Dataset browser" in links
+    links = {link.value: link.proto.page for link in at.main.get("page_link")}
+    assert links == {"Dataset browser": "dataset", "Single image": "single", "Evaluation": "evaluate",
+                     "Preprocessing": "preprocess", "Train a network": "train", "Glossary": "glossary"}
+    menu = [link.value for link in at.sidebar.get("page_link")]  # the sidebar's menu: every page, home first
+    assert menu == ["Home", *links]
 
 
 def test_picking_a_model_changes_counts_diagram_and_url(app_env):
@@ -79,7 +82,7 @@ def test_picking_a_model_changes_counts_diagram_and_url(app_env):
     assert "784 → 16 → 10" in page_text(at) and diagram(at).count("<circle") == 10 + 10 + 10
     assert at.query_params.get("model") == "small"
     # the choice holds on another page, and a link from there carries it
-    at.switch_page("views/dataset.py").run()
+    at.switch_page("pages/dataset.py").run()
     assert at.selectbox(key="model_pick").value == "small"
 
 
@@ -179,7 +182,19 @@ def test_uploaded_model_title_never_uses_a_path():
     assert clean_name("....npz") == "model"
 
 
-def test_pages_live_outside_a_pages_folder():
-    # Streamlit 1.67 switches to folder-based routing when pages/ exists beside dashboard.py:
-    # then a fresh visit to /dataset skips the router (no sidebar, no links). Page files go in views/.
-    assert not (ROOT / "pages").exists(), "move page files from pages/ to views/ and register them in dashboard.py"
+def test_every_screen_is_a_file_in_pages_and_views_is_gone():
+    # the design's layout: dashboard.py is home, every other screen is pages/NAME.py at /NAME (ui/nav.py's table)
+    from ui.nav import PAGES
+    assert not (ROOT / "views").exists()
+    scripts = {script for script, _icon in PAGES.values()}
+    assert scripts == {"dashboard.py"} | {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
+    for url_path, (script, _icon) in PAGES.items():
+        assert script == ("dashboard.py" if url_path == "home" else f"pages/{url_path}.py"), (url_path, script)
+
+
+def test_every_page_opens_and_closes_the_shared_frame():
+    # shell.page() draws the sidebar, shell.end() the link box: a page without them loses the menu or the link
+    from ui.nav import PAGES
+    for script, _icon in PAGES.values():
+        body = (ROOT / script).read_text()
+        assert body.count("shell.page(") == 1 and body.rstrip().endswith("shell.end()"), script

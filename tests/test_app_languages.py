@@ -68,10 +68,10 @@ def test_the_language_survives_a_page_change_that_drops_the_query(app_env):
     """The sidebar's page menu opens a page without the query string: the session's language comes back into the URL."""
     at = run_page("home", query={"lang": "zh"})
     at.query_params.clear()
-    at.switch_page("views/evaluate.py").run()
+    at.switch_page("pages/evaluate.py").run()
     assert_no_exception(at)
     assert at.title[0].value == CATALOG["zh"]["evaluate.title"] and at.query_params["lang"] == "zh"
-    links = {link.proto.page: link.proto.query_string for link in run_page("home", query={"lang": "zh"}).get("page_link")}
+    links = {link.proto.page: link.proto.query_string for link in run_page("home", query={"lang": "zh"}).main.get("page_link")}
     assert "lang=zh" in links["dataset"] and "lang=zh" in links["glossary"]
 
 

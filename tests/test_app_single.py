@@ -8,7 +8,7 @@ from engine.modelfile import load_model, save_model
 from tests import apptest_helpers
 from tests.apptest_helpers import array, assert_no_exception, figure_titled, image_captions, page_text, plotly_figures, run_page
 from tests.photos import encode, ring, seven
-from ui import single_state
+from ui.single import state as single_state
 
 app_env = apptest_helpers.app_env  # fixture
 

@@ -109,8 +109,8 @@ def test_stop_keeps_the_best_weights_so_far(app_env):
 
 
 def test_a_run_waits_for_a_free_slot_and_can_be_cancelled(app_env, monkeypatch):
-    from ui import train_state
-    monkeypatch.setattr(train_state, "_slots", lambda: train_state.Slots(0))  # a server whose slots are all taken
+    from ui import jobs
+    monkeypatch.setattr(jobs, "_slots", lambda: jobs.Slots(0))  # a server whose slots are all taken
     at = run_page("train")
     at.button(key="tr_start").click().run()
     assert "Waiting for a free training slot" in page_text(at)

@@ -49,7 +49,7 @@ def test_small_load_has_no_failures_and_no_app_exceptions(small_report):
 def test_small_load_reports_every_figure_the_issue_asks_for(small_report):
     r = small_report
     assert r["runs"] == 3 + 3 * 2  # each session's first visit, then its reruns
-    assert set(r["pages"]) == set(router_pages())  # every page dashboard.py registers, "" being the default
+    assert set(r["pages"]) == set(router_pages())  # every page in ui/nav.py, "" being the default
     lat = r["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["max"] < 60_000
     rss = r["rss_mb"]
@@ -60,8 +60,8 @@ def test_small_load_reports_every_figure_the_issue_asks_for(small_report):
 
 def test_page_discovery_follows_the_router():
     pages = pages_in_router()
-    assert pages[""] == pages["home"] == ROOT / "views" / "home.py"
-    assert pages["dataset"] == ROOT / "views" / "dataset.py"
+    assert pages[""] == pages["home"] == ROOT / "dashboard.py"
+    assert pages["dataset"] == ROOT / "pages" / "dataset.py"
     params = params_in_file(pages["dataset"])
     assert params["tab"] == ["classes", "mean", "hist", "pca", "flags"]  # the literal TABS tuple of the page
     assert {"split", "digit", "page", "index", "sample"} <= set(params)

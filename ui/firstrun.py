@@ -7,7 +7,7 @@ from engine import download
 from engine.data import FILES
 from engine.errors import EngineError, MnistNotFoundError
 from engine.paths import mnist_cache_dir
-from ui import errors, loaders, mnist_upload
+from ui import errors, loaders, mnist_upload, share
 from ui.i18n import t
 
 # the four .gz files' sizes on the public mirrors, to weight one overall progress bar by bytes
@@ -88,5 +88,5 @@ def require_data():
     ds, error = loaders.try_dataset()
     if ds is None:
         panel(error)
-        st.stop()
+        share.stop()
     return ds

@@ -13,7 +13,7 @@ import streamlit as st
 
 from engine.errors import EngineError, ModelFormatError
 from engine.modelfile import load_model
-from ui import loaders
+from ui import loaders, share
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_PER_KIND = 5  # uploads and session-trained models each; a class of 30 x 5 small nets stays well under 100 MB
@@ -129,7 +129,7 @@ def require_model(no_model_text):
     mid, model = current_model()
     if model is None:
         st.info(no_model_text)
-        st.stop()
+        share.stop()
     return mid, model
 
 

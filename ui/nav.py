@@ -1,35 +1,62 @@
-"""The app's pages by url_path, so a page can link to another one only when it is plugged in."""
+"""The app's pages, one table of address, script and icon, and links between them that keep the app-wide choices."""
+from dataclasses import dataclass
+
 import streamlit as st
 
+from ui.i18n import t
+
 KEPT_PARAMS = ("lang", "model")  # app-wide choices that follow the user from page to page
-_PAGES = {}  # url_path -> st.Page; the same list on every run of dashboard.py, so one dict serves all sessions
+# url_path -> (script, icon), in menu order. Streamlit routes pages/NAME.py to /NAME by itself and dashboard.py to /,
+# so the address of a page is its file name: keep both stable once a link is published.
+PAGES = {
+    "home": ("dashboard.py", "🏠"),
+    "dataset": ("pages/dataset.py", "🗂️"),
+    "single": ("pages/single.py", "🔍"),
+    "evaluate": ("pages/evaluate.py", "📏"),
+    "preprocess": ("pages/preprocess.py", "⚖️"),
+    "train": ("pages/train.py", "🏋️"),
+    "glossary": ("pages/glossary.py", "📖"),
+}
 
 
-def register(pages):
-    """Remember the st.Page objects dashboard.py passes to st.navigation, keyed by url_path ('home' for the default)."""
-    _PAGES.clear()
-    for p in pages:
-        _PAGES[p.url_path or "home"] = p
-    # the default page's url_path reads "" once it is the default; keep it under its declared name too
-    return pages
+@dataclass(frozen=True)
+class Page:
+    """One page as the menu shows it: its address, script, icon and translated title and tooltip."""
+    url_path: str
+    script: str
+    icon: str
+    title: str
+    help: str
+
+
+def page(url_path):
+    """The Page with this url_path, its words in the current language."""
+    script, icon = PAGES[url_path]
+    return Page(url_path, script, icon, t(f"nav.{url_path}"), t(f"nav.{url_path}_help"))
 
 
 def has(url_path):
     """True if a page with this url_path is part of the app."""
-    return url_path in _PAGES
+    return url_path in PAGES
 
 
 def pages():
-    """{url_path: st.Page} of every plugged-in page, in menu order."""
-    return dict(_PAGES)
+    """{url_path: Page} of every page, in menu order."""
+    return {p: page(p) for p in PAGES}
 
 
 def link(url_path, *, label=None, icon=None, query=None, help=None, width="content"):
-    """st.page_link to a plugged-in page with query parameters; returns False (and draws nothing) if the page is absent."""
-    page = _PAGES.get(url_path)
-    if page is None:
+    """st.page_link to a page with query parameters; returns False (and draws nothing) if the page is absent."""
+    if url_path not in PAGES:
         return False
     # a page link replaces the whole query string, so carry the app-wide choices over explicitly
     kept = {k: st.query_params[k] for k in KEPT_PARAMS if k in st.query_params}
-    st.page_link(page, label=label, icon=icon, query_params={**kept, **(query or {})}, help=help, width=width)
+    st.page_link(PAGES[url_path][0], label=label, icon=icon, query_params={**kept, **(query or {})}, help=help,
+                 width=width)
     return True
+
+
+def menu():
+    """The translated page menu (Streamlit's own is hidden by client.showSidebarNavigation = false)."""
+    for p in pages().values():
+        link(p.url_path, label=p.title, icon=p.icon, help=p.help, width="stretch")

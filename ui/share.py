@@ -1,13 +1,15 @@
 """The "link to this view" box: the page's full address with its query string, ready to copy, and what it cannot carry."""
+import threading
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from ui import models
 from ui.i18n import t
 from ui.panels import plain
 
 SESSION_ONLY = ("session:", "upload:")  # model ids that live in one browser session (see ui.models)
+# Each script run has its own thread, so the box reserved at the top of a run is found again at its end.
+_run = threading.local()
 
 
 def session_only(model_id):
@@ -22,14 +24,29 @@ def view_url(page_path, params, *, base=None):
     return f"{base}?{query}" if query else base
 
 
-def show(box, page):
-    """Draw, in box (a sidebar container), the copyable link of the current view and a notice for a session-only model."""
+def reserve(url_path, *, default_model=None):
+    """Keep an empty sidebar box for this run's link; fill() writes it once the page's widgets have written the URL."""
+    _run.box, _run.url_path, _run.default_model = st.sidebar.container(), url_path, default_model
+
+
+def fill():
+    """Draw, in the reserved box, the copyable link of the current view and a notice for a session-only model."""
+    box = getattr(_run, "box", None)
+    if box is None:  # no page() opened this run (a test running a helper alone)
+        return
+    _run.box = None  # once per run, even if a page both stops and ends
     params = st.query_params.to_dict()
-    url = view_url(page.url_path, params, base=st.context.url)
+    path = "" if _run.url_path == "home" else _run.url_path
+    url = view_url(path, params, base=st.context.url)
     with box:
         st.caption(t("share.label"), help=t("share.help"))
         st.code(url, language=None, wrap_lines=True)
         model_id = params.get("model")
         if session_only(model_id):
-            catalog, _ = models.catalog()
-            st.warning(t("share.session_model", id=plain(model_id), default=plain(models.default_id(catalog) or "")), icon="🔗")
+            st.warning(t("share.session_model", id=plain(model_id), default=plain(_run.default_model or "")), icon="🔗")
+
+
+def stop():
+    """End this page's run here (no data, no model): the link box is filled first, so it still says which view this is."""
+    fill()
+    st.stop()

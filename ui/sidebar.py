@@ -36,7 +36,7 @@ def _note_missing_model(ids, default):
 
 
 def model_picker():
-    """Select box over every usable model; the choice follows the user across pages and into ?model=."""
+    """Select box over every usable model; the choice follows the user across pages and into ?model=. Returns the default id."""
     catalog, broken = models.catalog()
     side = st.sidebar
     for e in broken:
@@ -44,7 +44,7 @@ def model_picker():
     ids = list(catalog)
     if not ids:
         side.info(t("shell.no_models"))
-        return
+        return None
     default = models.default_id(ids)
     _note_missing_model(ids, default)
     urlstate.seed(models.PICK_KEY, "model", urlstate.read_choice("model", ids, default))
@@ -65,6 +65,7 @@ def model_picker():
         notice = st.session_state.pop(NOTICE_KEY, None)
         if notice:
             (st.success if notice[0] == "ok" else st.error)(notice[1])
+    return default
 
 
 def data_status():

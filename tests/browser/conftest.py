@@ -3,6 +3,7 @@
 Later pages add a test file here that uses `app_url` and `open_page(page, "/evaluate?model=book", "Accuracy")`.
 Never downloads a browser: without /usr/bin/chromium the tests skip, and under REQUIRE_BROWSER=1 that skip fails.
 """
+import contextlib
 import os
 import socket
 import subprocess
@@ -65,12 +66,11 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": VIEWPORT}
 
 
-@pytest.fixture(scope="session")
-def app_url(mnist_dir, chromium, private_cache, tmp_path_factory):
-    """Base URL of a `streamlit run dashboard.py` on real MNIST; the server is stopped by its PID afterwards."""
+@contextlib.contextmanager
+def streamlit_server(env, log_dir):
+    """Run `streamlit run dashboard.py` on a free port with env; yields its base URL and stops it by its PID afterwards."""
     port = _free_port()
-    env = {**os.environ, "MNIST_DIR": str(mnist_dir), "MNIST_EXPLORER_CACHE": str(private_cache)}
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")
+    log = open(Path(log_dir) / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -90,6 +90,18 @@ def app_url(mnist_dir, chromium, private_cache, tmp_path_factory):
         log.close()
         if proc.returncode not in (0, -15):
             print(Path(log.name).read_text()[-3000:])
+
+
+def server_env(mnist_dir, cache):
+    """The environment of a test server: real MNIST, a private cache."""
+    return {**os.environ, "MNIST_DIR": str(mnist_dir), "MNIST_EXPLORER_CACHE": str(cache)}
+
+
+@pytest.fixture(scope="session")
+def app_url(mnist_dir, chromium, private_cache, tmp_path_factory):
+    """Base URL of a `streamlit run dashboard.py` on real MNIST, shared by the session's browser tests."""
+    with streamlit_server(server_env(mnist_dir, private_cache), tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def test_every_page_in_three_languages(page, app_url, console_errors):
 def test_the_language_survives_the_page_menu_and_the_link_box_says_where_you_are(page, app_url, console_errors):
     page.set_viewport_size(VIEWPORT)
     show(page, f"{app_url}/dataset?lang=ja&split=test", TITLES["ja"]["dataset.title"])
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=TITLES["ja"]["nav.glossary"]).click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name=TITLES["ja"]["nav.glossary"]).click()
     page.get_by_role("heading", name=TITLES["ja"]["glossary.title"]).wait_for(timeout=60_000)
     wait_idle(page)
     page.wait_for_function("() => location.search.includes('lang=ja')", timeout=10_000)

@@ -10,7 +10,9 @@ import streamlit as st
 
 from engine import calibration, metrics
 from engine.modelfile import card_json
-from ui import cardrows, eval_charts, eval_state, reportbutton
+from ui import cardrows, reportbutton
+from ui.evaluate import charts as eval_charts
+from ui.evaluate import state as eval_state
 from ui.i18n import current_lang, t
 from ui.report import Draft
 

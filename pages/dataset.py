@@ -2,8 +2,11 @@
 import streamlit as st
 
 from engine import explore
-from ui import charts, firstrun, loadview, models, nav, panels, stats, urlstate
+from ui import charts, firstrun, models, nav, panels, shell, stats, urlstate
+from ui.dataset import loadview
 from ui.i18n import t
+
+shell.page("dataset")
 
 PER_PAGE, COLS = 24, 8
 PCA_POINTS = 3000
@@ -153,3 +156,5 @@ tab_id = next(k for k, v in label_of.items() if v == st.session_state["ds_tab"])
 urlstate.write(split=split, digit=digit_choice, page=page if order == "file" else None,
                sample=st.session_state["ds_seed"] if order == "random" else None,
                index=index, tab=tab_id, defaults={**DEFAULTS, "index": first})
+
+shell.end()

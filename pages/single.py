@@ -5,10 +5,12 @@ import streamlit as st
 
 from engine import explain, units
 from engine.errors import ImageFormatError
-from ui import charts, errors, firstrun, models, nav, panels, report, reportbutton, urlstate
-from ui import single_charts as sc
-from ui import single_state as ss
+from ui import charts, errors, firstrun, models, nav, panels, report, reportbutton, shell, urlstate
 from ui.i18n import t
+from ui.single import charts as sc
+from ui.single import state as ss
+
+shell.page("single")
 
 SPLITS = ("test", "train")
 SOURCES = ("mnist", "draw", "upload")
@@ -243,3 +245,5 @@ if pixels is not None:
 urlstate.write(input=source, split=st.session_state["single_split"], index=st.session_state["single_index"],
                compare=st.session_state["single_compare_model"] if st.session_state.get("single_compare") else None,
                defaults={"input": "mnist", "split": "test", "index": 0})
+
+shell.end()

@@ -5,7 +5,10 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.timing import BATCH_SIZES
-from ui import errors, eval_charts, eval_state, eval_timing, panels
+from ui import errors, panels
+from ui.evaluate import charts as eval_charts
+from ui.evaluate import state as eval_state
+from ui.evaluate import timing as eval_timing
 from ui.i18n import t
 
 

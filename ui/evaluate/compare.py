@@ -2,7 +2,10 @@
 import streamlit as st
 
 from engine import metrics
-from ui import eval_charts, eval_gallery, eval_state, models, panels, urlstate
+from ui import models, panels, urlstate
+from ui.evaluate import charts as eval_charts
+from ui.evaluate import gallery as eval_gallery
+from ui.evaluate import state as eval_state
 from ui.i18n import t
 
 

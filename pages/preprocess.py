@@ -6,9 +6,13 @@ import streamlit as st
 from engine.preprocess import KINDS
 from engine.saturation import CLIP, SATURATED
 from engine.train import TrainConfig
-from ui import errors, firstrun, loaders, models, panels, train_cache, train_state, urlstate
+from ui import errors, firstrun, jobs, loaders, models, panels, shell, urlstate
+from ui.curves import KIND_COLORS, curves
 from ui.i18n import t
-from ui.train_charts import KIND_COLORS, accuracy_dots, activation_histograms, bars, curves, digit_panels, value_histograms
+from ui.preprocess import cache as train_cache
+from ui.preprocess.charts import accuracy_dots, activation_histograms, bars, digit_panels, value_histograms
+
+shell.page("preprocess")
 
 TABS = ("data", "accuracy", "mismatch", "compare")
 JOB = "prep_job"
@@ -137,7 +141,7 @@ with tabs["mismatch"]:
 with tabs["compare"]:
     if tabs["compare"].open:
         st.markdown(t("prep.cmp_words"))
-        job = train_state.job_of(JOB)
+        job = jobs.job_of(JOB)
         running = job is not None and job.running
         n_all = ds.size("train")
         subsets = tuple(n for n in SUBSETS if n < n_all) + (n_all,)
@@ -159,11 +163,11 @@ with tabs["compare"]:
             st.warning(t("prep.cmp_pick"))
         config = replace(COMPARE, epochs=int(epochs), seed=int(seed))
         st.button(t("prep.cmp_start"), icon="⚖️", type="primary", disabled=running or not ok, key="pp_start",
-                  on_click=lambda: train_state.start(JOB, loaders.dataset(), kinds, config, n_train=n_train, comparison=True))
+                  on_click=lambda: jobs.start(JOB, loaders.dataset(), kinds, config, n_train=n_train, comparison=True))
 
-        @st.fragment(run_every=train_state.POLL if running else None)
+        @st.fragment(run_every=jobs.POLL if running else None)
         def progress():
-            job = train_state.job_of(JOB)
+            job = jobs.job_of(JOB)
             if job is None:
                 return
             if not job.running and not job.claimed:  # finished since the last full run: rerun it, so the settings unlock
@@ -172,21 +176,21 @@ with tabs["compare"]:
             snap = job.snapshot()
             latest = snap["latest"]
             if snap["state"] == "waiting":
-                st.info(t("train.waiting", busy=train_state.busy(), slots=train_state.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
+                st.info(t("train.waiting", busy=jobs.busy(), slots=jobs.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
             elif job.running:
                 words = dict(kind=snap["current"], k=job.names.index(snap["current"]) + 1, n=len(job.names), s=f"{snap['elapsed']:.0f}",
                              epoch=latest["epoch"] if latest else 0, epochs=job.config.epochs)
                 st.progress(snap["fraction"], text=t("prep.cmp_progress", **words))
-                st.button(t("train.stop"), icon="⏹️", on_click=train_state.stop, args=(JOB,), key="pp_stop", help=t("prep.cmp_stop_help"))
+                st.button(t("train.stop"), icon="⏹️", on_click=jobs.stop, args=(JOB,), key="pp_stop", help=t("prep.cmp_stop_help"))
             elif snap["state"] == "failed":
                 st.error(errors.training(snap["error"]), icon="⚠️")
 
-        @st.fragment(run_every=train_state.CHART_EVERY if running else None)
+        @st.fragment(run_every=jobs.CHART_EVERY if running else None)
         def curves():
-            job = train_state.job_of(JOB)
+            job = jobs.job_of(JOB)
             if job is None:
                 return
-            train_state.show_live_curves(job, charts=[("acc", t("prep.cmp_acc_read"), "comparison-validation", "pp_acc_chart"),
+            jobs.show_live_curves(job, charts=[("acc", t("prep.cmp_acc_read"), "comparison-validation", "pp_acc_chart"),
                                                       ("loss", t("prep.cmp_loss_read"), "comparison-loss", "pp_loss_chart")])
 
         progress()
@@ -206,3 +210,5 @@ with tabs["compare"]:
 
 tab_id = next(k for k, v in label_of.items() if v == st.session_state["pp_tab"])
 urlstate.write(tab=tab_id, defaults={"tab": "data", "index": 0}, **url)
+
+shell.end()

@@ -4,21 +4,16 @@ import streamlit as st
 from engine import calibration, metrics
 from engine.errors import EngineError
 from engine.preprocess import DESCRIPTIONS
-from ui import (
-    charts,
-    errors,
-    eval_charts,
-    eval_compare,
-    eval_gallery,
-    eval_report,
-    eval_runtime,
-    eval_state,
-    firstrun,
-    models,
-    panels,
-    urlstate,
-)
+from ui import charts, errors, firstrun, models, panels, shell, urlstate
+from ui.evaluate import charts as eval_charts
+from ui.evaluate import compare as eval_compare
+from ui.evaluate import gallery as eval_gallery
+from ui.evaluate import report as eval_report
+from ui.evaluate import runtime as eval_runtime
+from ui.evaluate import state as eval_state
 from ui.i18n import t
+
+shell.page("evaluate")
 
 TABS = ("matrix", "calibration", "compare", "runtime")  # URL ids; the labels are translated
 DIGITS = tuple(range(10))
@@ -45,7 +40,7 @@ with left:
         ev = eval_state.evaluation(ds, model, key)
     except (EngineError, ValueError) as e:  # a model that does not fit 784 pixels, or a broken card
         errors.show(e)
-        st.stop()
+        shell.stop()
     split_name, source_idx = eval_state.source(ds, key)
     s = eval_state.summary(ev)
     c = st.columns(3)
@@ -199,3 +194,5 @@ with tabs["runtime"]:
 
 tab_id = next(k for k, v in label_of.items() if v == st.session_state["ev_tab"])
 urlstate.write(split=which, tab=tab_id, **url, defaults=DEFAULTS)
+
+shell.end()

@@ -14,8 +14,8 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.trainproc import TrainProcess
 from ui import panels
+from ui.curves import live_curves
 from ui.i18n import t
-from ui.train_charts import live_curves
 
 NICE = 19  # lowest CPU priority: page reruns first, training in the idle cycles (at nice 10 reruns still spiked past 1 s)
 MAX_RUNNING = 2  # the machine has 2 cores: a third run in parallel would only slow the others and every page

@@ -6,8 +6,10 @@ from engine.modelfile import card_json, model_bytes
 from engine.optim import OPTIMIZERS
 from engine.preprocess import KINDS
 from engine.train import TrainConfig
-from ui import errors, firstrun, loaders, models, nav, panels, train_state, urlstate
+from ui import errors, firstrun, jobs, loaders, models, nav, panels, shell, urlstate
 from ui.i18n import t
+
+shell.page("train")
 
 JOB = "train_job"
 MAX_LAYERS, MAX_WIDTH, MAX_EPOCHS = 3, 512, 30  # with batches >= 10 every allowed run ends within minutes here
@@ -46,7 +48,7 @@ urlstate.seed("tr_aug", "aug", urlstate.read_bool("aug", DEFAULTS["aug"]))
 urlstate.seed("tr_seed", "seed", urlstate.read_int("seed", DEFAULTS["seed"], lo=0, hi=2**31 - 1))
 urlstate.seed("tr_n", "n", urlstate.read_choice("n", subsets, n_all))
 
-job = train_state.job_of(JOB)
+job = jobs.job_of(JOB)
 running = job is not None and job.running
 
 # --- the settings
@@ -78,11 +80,11 @@ with data:
     seed = st.number_input(t("train.seed"), min_value=0, max_value=2**31 - 1, step=1, key="tr_seed", disabled=running,
                            help=t("train.seed_help"))
 st.caption(t("train.bounds", layers=MAX_LAYERS, width=MAX_WIDTH, epochs=MAX_EPOCHS, batch=BATCHES[0],
-             slots=train_state.MAX_RUNNING))
+             slots=jobs.MAX_RUNNING))
 
 config = TrainConfig(hidden=tuple(widths), activation=act, optimizer=opt, lr=float(lr), epochs=int(epochs), batch_size=int(bs),
                      weight_decay=float(wd), preprocess=pre, augment=bool(aug), seed=int(seed),
-                     val_size=train_state.val_size(n_train))
+                     val_size=jobs.val_size(n_train))
 problem = None
 try:
     config.check(n_train)
@@ -93,7 +95,7 @@ name = f"{'-'.join(map(str, widths))}-{act}-{pre}-e{epochs}-s{seed}"
 
 def start():
     """Train button: start the background run with the settings on screen."""
-    train_state.start(JOB, loaders.dataset(), [name], config, n_train=n_train)
+    jobs.start(JOB, loaders.dataset(), [name], config, n_train=n_train)
 
 
 if problem:
@@ -106,9 +108,9 @@ urlstate.write(layers=layers, w1=widths[0], w2=widths[1] if layers > 1 else None
 
 
 # --- the run: two fragments poll the background job: the progress every 0.5 s, the curves every 2 s
-@st.fragment(run_every=train_state.POLL if running else None)
+@st.fragment(run_every=jobs.POLL if running else None)
 def progress():
-    job = train_state.job_of(JOB)
+    job = jobs.job_of(JOB)
     if job is None:
         st.info(t("train.idle"))
         return
@@ -128,27 +130,27 @@ def progress():
     if not job.running:
         return
     if state == "waiting":
-        st.info(t("train.waiting", busy=train_state.busy(), slots=train_state.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
+        st.info(t("train.waiting", busy=jobs.busy(), slots=jobs.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
     elif latest is None:
         st.progress(0.0, text=t("train.preparing", s=f"{snap['elapsed']:.1f}"))
     else:
         st.progress(snap["fraction"], text=t("train.progress", epoch=latest["epoch"], epochs=latest["epochs"],
                                               step=latest["step"] - (latest["epoch"] - 1) * latest["steps"], steps=latest["steps"],
                                               s=f"{snap['elapsed']:.0f}"))
-    speed = train_state.speed(snap)
+    speed = jobs.speed(snap)
     c = st.columns(4)
     c[0].metric(t("train.m_epoch_time"), "–" if speed["epoch_seconds"] is None else f"{speed['epoch_seconds']:.1f} s")
     c[1].metric(t("train.m_rate"), "–" if speed["images_per_s"] is None else f"{speed['images_per_s']:,.0f}")
     c[2].metric(t("train.m_eta"), "–" if speed["eta"] is None else f"{speed['eta']:.0f} s")
-    c[3].button(t("train.stop"), icon="⏹️", on_click=train_state.stop, args=(JOB,), key="tr_stop", help=t("train.stop_help"))
+    c[3].button(t("train.stop"), icon="⏹️", on_click=jobs.stop, args=(JOB,), key="tr_stop", help=t("train.stop_help"))
 
 
-@st.fragment(run_every=train_state.CHART_EVERY if running else None)
+@st.fragment(run_every=jobs.CHART_EVERY if running else None)
 def curves():
-    job = train_state.job_of(JOB)
+    job = jobs.job_of(JOB)
     if job is None:
         return
-    train_state.show_live_curves(job, charts=[("loss", t("train.loss_read"), "training-loss", "tr_loss_chart"),
+    jobs.show_live_curves(job, charts=[("loss", t("train.loss_read"), "training-loss", "tr_loss_chart"),
                                               ("acc", t("train.acc_read"), "training-accuracy", "tr_acc_chart")])
 
 
@@ -181,3 +183,5 @@ progress()
 curves()
 if job is not None and job.claimed and job.models:
     result(job)
+
+shell.end()

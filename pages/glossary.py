@@ -1,8 +1,10 @@
 """Glossary: the book's terms in a few plain sentences each, with links to the pages where they appear."""
 import streamlit as st
 
-from ui import nav, panels
+from ui import nav, panels, shell
 from ui.i18n import t
+
+shell.page("glossary")
 
 # (group, [(term, [(url_path, query), ...])]): each term is explained once here and shown at work on the linked pages
 TERMS = (
@@ -50,3 +52,5 @@ for group, terms in TERMS:
                     page = pages.get(url_path)
                     if page is not None:
                         nav.link(url_path, label=page.title, icon=page.icon, query=query)
+
+shell.end()

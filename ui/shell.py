@@ -1,0 +1,37 @@
+"""The frame of every page: its tab title, the sidebar (menu, language, model, data status) and the link box.
+
+A page opens with `shell.page("dataset")` and closes with `shell.end()`; `shell.stop()` ends it early.
+"""
+import streamlit as st
+
+from ui import i18n, models, nav, share, sidebar
+
+# The sidebar's widgets are drawn by every page script; Streamlit forgets a widget's value when the page that drew it
+# is left, unless the value was set from code in this run. Setting them to themselves keeps language and model.
+KEPT_WIDGETS = (i18n.PICK_KEY, models.PICK_KEY)
+
+
+def page(url_path):
+    """Open the page at url_path: tab title and icon, then the shared sidebar; the link box is filled by end()."""
+    p = nav.page(url_path)
+    st.set_page_config(page_title=f"{p.title} · MNIST Explorer", page_icon=p.icon, layout="wide")
+    for key in KEPT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    menu = st.sidebar.container()  # drawn last: the model picker writes ?model= that the menu's links carry
+    i18n.language_picker()
+    default_model = sidebar.model_picker()
+    sidebar.data_status()
+    share.reserve(url_path, default_model=default_model)
+    with menu:
+        nav.menu()
+
+
+def end():
+    """Close the page: fill the link box with the view's address, now that every widget has written the URL."""
+    share.fill()
+
+
+def stop():
+    """End the page here (no data, no model): the link box still says which page and language."""
+    share.stop()
