@@ -145,7 +145,7 @@ with tabs["compare"]:
         running = job is not None and job.running
         n_all = ds.size("train")
         subsets = tuple(n for n in SUBSETS if n < n_all) + (n_all,)
-        urlstate.seed("pp_kinds", "kinds", [k for k in (urlstate.raw("kinds") or "").split("-") if k in KINDS] or list(KINDS))
+        urlstate.seed("pp_kinds", "kinds", urlstate.read_list("kinds", KINDS, sep="-", most=len(KINDS)) or list(KINDS))
         urlstate.seed("pp_epochs", "ep", urlstate.read_int("ep", 3, lo=1, hi=MAX_EPOCHS))
         urlstate.seed("pp_seed", "seed", urlstate.read_int("seed", 0, lo=0, hi=2**31 - 1))
         urlstate.seed("pp_n", "n", urlstate.read_choice("n", subsets, min(COMPARE_N, n_all)))

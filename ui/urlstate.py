@@ -42,6 +42,17 @@ def as_bool(text, default):
             "0": False, "false": False, "no": False, "off": False}.get(text.strip().lower(), default)
 
 
+def distinct(items, choices, *, most):
+    """The items that are choices (compared as strings), each once, in order, at most `most` of them."""
+    allowed = {str(c): c for c in choices}
+    return list(dict.fromkeys(allowed[str(p)] for p in items if str(p) in allowed))[:most]
+
+
+def read_list(name, choices, *, sep=",", most):
+    """Query parameter name as a list of distinct choices (unknown and repeated items dropped), at most `most` long."""
+    return distinct((raw(name) or "").split(sep), choices, most=most)
+
+
 def read_choice(name, choices, default):
     """Query parameter name as one of choices, else default."""
     return as_choice(raw(name), choices, default)

@@ -8,6 +8,8 @@ from ui.evaluate import gallery as eval_gallery
 from ui.evaluate import state as eval_state
 from ui.i18n import t
 
+MAX_MODELS = 5  # models compared at once: each costs one evaluation of the split, and the agreement table grows as m²
+
 
 def show(ds, model_id, ev, key, which):
     """Compare the chosen models on split key (the current model's Evaluation ev is the reference); returns the chosen ids."""
@@ -16,11 +18,13 @@ def show(ds, model_id, ev, key, which):
     ids = list(catalog)
     others = [m for m in ids if m != model_id]
     default = [model_id] + (["book"] if "book" in others else others[:1])
-    wanted = [m for m in (urlstate.raw("cmp") or "").split(",") if m in catalog]
-    urlstate.seed("ev_cmp", "cmp", wanted or default)
-    st.session_state["ev_cmp"] = [m for m in st.session_state["ev_cmp"] if m in catalog]  # a model may have been evicted
+    urlstate.seed("ev_cmp", "cmp", urlstate.read_list("cmp", ids, most=MAX_MODELS) or default)
+    # a model may have been evicted since; a crafted widget value may repeat one or hold too many
+    st.session_state["ev_cmp"] = urlstate.distinct(st.session_state["ev_cmp"], ids, most=MAX_MODELS)
     st.markdown(t("evaluate.cmp_words"))
-    chosen = st.multiselect(t("evaluate.cmp_pick"), ids, key="ev_cmp", format_func=lambda m: models.title(m, catalog[m]))
+    chosen = st.multiselect(t("evaluate.cmp_pick"), ids, key="ev_cmp", max_selections=MAX_MODELS,
+                            format_func=lambda m: models.title(m, catalog[m]))
+    chosen = urlstate.distinct(chosen, ids, most=MAX_MODELS)
     st.caption(t("evaluate.cmp_sources"))
     if len(chosen) < 2:
         st.info(t("evaluate.cmp_need_two"))
