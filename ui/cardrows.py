@@ -7,6 +7,7 @@ import re
 
 from engine.preprocess import KINDS
 from ui.i18n import current_lang, t
+from ui.inert import one_line
 
 TRAINING = ("optimizer", "lr", "epochs", "batch_size")  # the settings a reader can compare between two models
 PROVENANCE = ("trainer", "numpy", "seed", "data")  # the trainer's record minus its hashes (for a checker, not a reader)
@@ -15,7 +16,7 @@ DATA = re.compile(r"^([\d,]+) training images; ([\d,]+) held out for validation"
 
 def _code(text):
     """text as an inline code span (identifiers, versions, the file's own words): shown exactly, never as Markdown."""
-    text = str(text).replace("`", "'")
+    text = one_line(text).replace("`", "'")
     return f"`{text}`" if text else ""
 
 

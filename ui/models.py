@@ -14,6 +14,7 @@ import streamlit as st
 from engine.errors import EngineError, ModelFormatError
 from engine.modelfile import load_model
 from ui import loaders, share
+from ui.inert import one_line
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_PER_KIND = 5  # uploads and session-trained models each; a class of 30 x 5 small nets stays well under 100 MB
@@ -57,7 +58,7 @@ def catalog():
 
 def title(model_id, model=None):
     """A menu label: the card's title if it has one, and the id."""
-    t = (model.card.get("title") if model is not None else None) or ""
+    t = one_line((model.card.get("title") if model is not None else None) or "", most=80)
     return f"{t} ({model_id})" if t and t != model_id else model_id
 
 

@@ -7,11 +7,12 @@ from engine.modelfile import card_json
 from ui import cardrows
 from ui.charts import config
 from ui.i18n import t
+from ui.inert import one_line
 
 
 def plain(text):
     """Text from a file (a model card) made inert for st.markdown: Markdown and HTML characters escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~])", r"\\\1", str(text))
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~])", r"\\\1", one_line(text))
 
 
 def intro(title, text):

@@ -30,7 +30,8 @@ _CODE = re.compile(r"`([^`]+)`")
 
 def _inline(text):
     """Bold and italic of one stretch of text without code spans, escaped for HTML; a backslash-escaped character stays as typed."""
-    text = re.sub(r"\\(.)", lambda m: f"\x00{ord(m[1])}\x00", text)  # panels.plain's escapes: literal characters, not Markdown
+    # panels.plain's escapes are literal characters, not Markdown: held as NUL-number-NUL (a NUL of the text goes first)
+    text = re.sub(r"\\(.)", lambda m: f"\x00{ord(m[1])}\x00", text.replace("\x00", ""))
     body = _ITALIC.sub(r"<i>\1</i>", _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False)))
     return re.sub(r"\x00(\d+)\x00", lambda m: html.escape(chr(int(m[1])), quote=False), body)
 
