@@ -43,6 +43,23 @@ def read_image(data, *, name="the file", max_side=WORK_SIDE):
         raise ImageFormatError(f"{name} is damaged or truncated ({e}): save it again or choose another picture.") from None
 
 
+def canvas_pixels(data, *, most):
+    """A drawing canvas's PNG bytes -> pixels (h, w, 4) uint8; a canvas over most x most px is refused from its header."""
+    if not data:
+        raise ImageFormatError("The canvas sent no picture: draw the digit again.")
+    try:
+        img = Image.open(io.BytesIO(data), formats=("PNG",))
+        w, h = img.size
+        if w > most or h > most or w < 1 or h < 1:  # the page draws a fixed-size canvas: anything else was not drawn there
+            raise ImageFormatError(f"The canvas image is {w:,} x {h:,} pixels; a drawing is at most {most} x {most}: "
+                                   "clear the canvas and draw again.")
+        return np.asarray(img.convert("RGBA"))
+    except ImageFormatError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError):
+        raise ImageFormatError("The canvas sent a damaged picture: clear the canvas and draw again.") from None
+
+
 def upright_by_exif(img):
     """Apply the EXIF orientation tag (phone photos store "rotate 90" as a tag, not in the pixels); a broken tag is ignored."""
     try:

@@ -9,12 +9,15 @@ import weakref
 
 import streamlit as st
 
-from engine import explain, mistakes, picture
+from engine import explain, imagefile, mistakes, picture
+from engine.errors import ImageFormatError
+from ui import errors
 from ui.i18n import t
 from ui.images import png
 from ui.loaders import dataset
 
 CANVAS_SIDE = 280  # px; 10x MNIST's 28, so a finger or mouse stroke of ~18 px becomes MNIST's ~2 px pen
+MAX_CANVAS_SIDE = 4 * CANVAS_SIDE  # the canvas's PNG is drawn at the screen's pixel ratio (2 on most phones, 3 on some)
 STROKE = 18
 _FINGERPRINTS = weakref.WeakKeyDictionary()  # model -> hash of its weights, computed once per model object
 
@@ -91,7 +94,12 @@ def draw_canvas(*, key):
                        width=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True, key=key)
     if not (result.json_data or {}).get("objects"):
         return None
-    return result.image_data
+    # the PNG's size is checked from its header before decoding: a client can send any picture as the canvas value
+    try:
+        return imagefile.canvas_pixels(result.image_bytes, most=MAX_CANVAS_SIDE)
+    except ImageFormatError as e:
+        errors.show(e)
+        return None
 
 
 def random_index(n):
