@@ -1,5 +1,6 @@
 """Shared fixtures: a private cache per test session, synthetic MNIST, and the real data when present."""
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,36 @@ from tests.synth import write_mnist
 ROOT = Path(__file__).resolve().parents[1]
 
 
+NEEDS = "needs a resource:"  # prefix of require_or_skip's reasons, so the summary can count them on one line
+
+
 def require_or_skip(env_flag, reason):
     """Skip with a reason, or fail when env_flag (REQUIRE_MNIST / REQUIRE_BROWSER) says the resource must be here."""
     if os.environ.get(env_flag) == "1":
         pytest.fail(f"{reason}, but {env_flag}=1 says it must be available")
-    pytest.skip(reason)
+    pytest.skip(f"{NEEDS} {reason}")
+
+
+def _reason(report):
+    """The reason text of a skipped test's report."""
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line for all skips for want of data or a browser (with what they need), one line per other skip reason."""
+    reasons = Counter(_reason(r) for r in terminalreporter.stats.get("skipped", []))
+    if not reasons:
+        return
+    needs = {r.removeprefix(NEEDS).strip(): n for r, n in reasons.items() if r.startswith(NEEDS)}
+    if needs:
+        what = "; ".join(sorted(needs))
+        terminalreporter.write_line(f"SKIPPED {sum(needs.values())} tests that need real data or a browser ({what}); "
+                                    "REQUIRE_MNIST=1 / REQUIRE_BROWSER=1 turn these skips into failures")
+    for reason, n in sorted(reasons.items()):
+        if not reason.startswith(NEEDS):
+            terminalreporter.write_line(f"SKIPPED {n}: {reason}")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,0 +1,43 @@
+"""Regenerate docs/img/*.png from the browser tests' own screenshots, so the pictures in README and docs/ stay current.
+
+Run from the repository with MNIST_DIR set: `python3 scripts/screenshots.py`. It runs the browser tests that take
+these screenshots (in Debian's Chromium), then keeps the top of each page, the part a visitor sees first.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "screenshots"
+OUT = ROOT / "docs" / "img"
+TESTS = ["tests/browser/test_browser_single.py", "tests/browser/test_browser_home_dataset.py",
+         "tests/browser/test_browser_evaluate.py"]
+KEEP = {"single": "single", "home": "home", "dataset": "dataset", "evaluate": "evaluate"}  # screenshot -> docs name
+TOP = 1100  # px of the page kept: the first screen and a little more
+WIDTH = 1100  # px wide in docs/: sharp on a laptop, small in the repository
+
+
+def crop(src, dest):
+    """The top TOP px of the screenshot src, scaled to WIDTH px wide, saved as an optimised PNG at dest."""
+    with Image.open(src) as im:
+        im = im.crop((0, 0, im.width, min(TOP, im.height)))
+        im = im.resize((WIDTH, round(im.height * WIDTH / im.width)), Image.Resampling.LANCZOS)
+        im.save(dest, optimize=True)
+
+
+def main():
+    if not os.environ.get("MNIST_DIR"):
+        sys.exit("Set MNIST_DIR to the folder with the four MNIST files first: the screenshots show real digits.")
+    env = {**os.environ, "REQUIRE_MNIST": "1", "REQUIRE_BROWSER": "1"}
+    subprocess.run([sys.executable, "-m", "pytest", "-q", *TESTS], cwd=ROOT, env=env, check=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for shot, name in KEEP.items():
+        crop(SHOTS / f"{shot}.png", OUT / f"{name}.png")
+        print(f"docs/img/{name}.png")
+
+
+if __name__ == "__main__":
+    main()
