@@ -1,64 +1,20 @@
-"""load_mnist with the book's semantics: find the four files, parse them once, cache the arrays."""
+"""load_mnist with the book's semantics: find the four files, parse them once, cache the arrays.
+
+Which files and from which folder is engine/mnistfiles.py (shared with the downloader); its names are re-exported here.
+"""
 import contextlib
 import hashlib
 import json
 import os
-import threading
-from pathlib import Path
 
 import numpy as np
 
+from . import debris
+from . import download as downloader
 from .errors import MnistFormatError, MnistNotFoundError
 from .idx import read_idx
+from .mnistfiles import FILES, cache_refusal, candidates, find_files, locate, source_problem, writable_cache  # noqa: F401 (ui/)
 from .paths import mnist_cache_dir, parsed_cache_dir
-
-# key -> (standard stem, kind); the files are found under either common naming
-FILES = {
-    "train_img": ("train-images-idx3-ubyte", "images"),
-    "train_label": ("train-labels-idx1-ubyte", "labels"),
-    "test_img": ("t10k-images-idx3-ubyte", "images"),
-    "test_label": ("t10k-labels-idx1-ubyte", "labels"),
-}
-
-
-def candidates(stem):
-    """File names a stem may go by: 'train-images-idx3-ubyte' also as 'train-images.idx3-ubyte', each gz or raw."""
-    dotted = stem.replace("-idx", ".idx")
-    return [stem + ".gz", stem, dotted + ".gz", dotted]
-
-
-def find_files(folder):
-    """Map each key of FILES to its path in folder, or None where it is missing."""
-    folder = Path(folder)
-    found = {}
-    for key, (stem, _) in FILES.items():
-        found[key] = next((folder / c for c in candidates(stem) if (folder / c).is_file()), None)
-    return found
-
-
-def missing_message(folder, found, *, origin):
-    """One sentence naming the missing files and the ways to provide them."""
-    names = ", ".join(FILES[k][0] + ".gz" for k, p in found.items() if p is None)
-    return (f"MNIST is incomplete in {folder} ({origin}): missing {names}. Put the four files there, "
-            "point MNIST_DIR at a folder that has them, or run `python -m engine download`.")
-
-
-def locate(data_dir=None):
-    """Return (folder, files) from data_dir, else $MNIST_DIR, else the user cache; raise MnistNotFoundError."""
-    for folder, origin in ((data_dir, "data_dir"), (os.environ.get("MNIST_DIR"), "MNIST_DIR")):
-        if folder:
-            found = find_files(folder)
-            if None in found.values():
-                raise MnistNotFoundError(missing_message(folder, found, origin=origin))
-            return Path(folder), found
-    folder = mnist_cache_dir()
-    found = find_files(folder)
-    if None in found.values():
-        raise MnistNotFoundError(
-            "MNIST was not found: the four files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-            "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz are needed. Put them in a folder and set "
-            f"MNIST_DIR to it, or run `python -m engine download` to fetch them into {folder}.")
-    return folder, found
 
 
 def checksum(arr):
@@ -99,15 +55,15 @@ def _cached_read(path, kind):
 
 def _write_cache(arr, npy, meta, card):
     """Write the .npy and its card atomically; a cache that cannot be written is simply skipped."""
-    tag = f"{os.getpid()}.{threading.get_ident()}"  # unique per process and thread (the dashboard has both)
-    tmps = (npy.with_suffix(f".{tag}.npy.tmp"), meta.with_suffix(f".{tag}.json.tmp"))
+    tmps = []  # in the cache's tmp folder, named after this process: a kill midway leaves them to debris.sweep()
     try:
+        tmps = [debris.new_path("parsed", ".npy"), debris.new_path("parsed", ".json")]
         npy.parent.mkdir(parents=True, exist_ok=True)
         with open(tmps[0], "wb") as f:
             np.save(f, arr, allow_pickle=False)
         tmps[1].write_text(json.dumps(card))
-        os.replace(tmps[0], npy)  # a crash between the two replaces leaves a stamp or checksum mismatch: rebuilt
-        os.replace(tmps[1], meta)
+        debris.place(tmps[0], npy)  # a crash between the two leaves a stamp or checksum mismatch: rebuilt
+        debris.place(tmps[1], meta)
     except OSError:
         pass
     finally:
@@ -123,8 +79,7 @@ def load_raw(data_dir=None, *, download=False, progress=None):
     except MnistNotFoundError:
         if not download or data_dir or os.environ.get("MNIST_DIR"):
             raise
-        from .download import download_mnist
-        download_mnist(mnist_cache_dir(), progress=progress)
+        downloader.download_mnist(mnist_cache_dir(), progress=progress)
         _, found = locate()
     raw = {key: _cached_read(path, FILES[key][1]) for key, path in found.items()}
     for split in ("train", "test"):

@@ -2,15 +2,16 @@
 import hashlib
 import http.client
 import os
-import threading
 import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
 
-from .data import FILES
+from . import debris
 from .errors import DownloadError
 from .idx import MAX_BYTES
+from .mnistfiles import FILES, cache_refusal
+from .paths import mnist_cache_dir
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -34,9 +35,9 @@ def mirrors_from_env():
 
 def fetch(url, dest, stem, *, checksums, timeout, progress):
     """Stream url into dest atomically, hashing its decompressed content; raise DownloadError on any fault."""
-    # pid and thread in the name: two sessions of one server downloading at once must not share a .part file
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.part")
+    tmp = None  # in the cache's tmp folder, unique per call and named after this process: a kill leaves it to the sweep
     try:
+        tmp = debris.new_path(f"download-{stem}", ".part")
         with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as f:
             total = int(r.headers.get("Content-Length") or 0)
             sha, unzip, done, unpacked = hashlib.sha256(), zlib.decompressobj(16 + zlib.MAX_WBITS), 0, 0
@@ -57,7 +58,7 @@ def fetch(url, dest, stem, *, checksums, timeout, progress):
                 raise DownloadError(f"{url} failed its SHA-256 check: the mirror served a different or corrupt file.")
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, dest)
+        debris.place(tmp, dest)
     except DownloadError:
         raise
     except zlib.error:
@@ -68,34 +69,30 @@ def fetch(url, dest, stem, *, checksums, timeout, progress):
         reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or e
         raise DownloadError(f"{url} failed: {reason}.") from None
     finally:
-        tmp.unlink(missing_ok=True)
-
-
-def remove_stale_parts(dest_dir):
-    """Delete .part files left by downloader processes that were killed (their pid is gone); return how many."""
-    removed = 0
-    for part in Path(dest_dir).glob(".*.part"):
-        try:
-            pid = int(part.name.split(".")[-3])
-            os.kill(pid, 0)  # signal 0 only asks whether the process exists
-        except ProcessLookupError:
-            part.unlink(missing_ok=True)
-            removed += 1
-        except (ValueError, IndexError, PermissionError):
-            continue  # not ours, or a live process of another user: leave it
-    return removed
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def download_mnist(dest_dir, *, mirrors=None, progress=None, timeout=10.0, checksums=None):
-    """Fetch the four .gz files into dest_dir, trying each mirror; progress(stem, done_bytes, total_bytes)."""
+    """Fetch the four .gz files into dest_dir, trying each mirror; progress(stem, done_bytes, total_bytes).
+
+    Refuses (DownloadError) to fill the MNIST cache while $MNIST_DIR is set: nothing would ever read it.
+    """
     dest_dir = Path(dest_dir)
+    refusal = cache_refusal()
+    if refusal and dest_dir.resolve() == mnist_cache_dir().resolve():
+        raise DownloadError(refusal)
     checksums = checksums or SHA256
     mirrors = [m if m.endswith("/") else m + "/" for m in mirrors] if mirrors else mirrors_from_env()
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DownloadError(f"Cannot create {dest_dir} ({e.strerror}): choose a writable folder with --data-dir.") from None
-    remove_stale_parts(dest_dir)
+    try:
+        debris.tmp_dir().mkdir(parents=True, exist_ok=True)  # where partial files go
+    except OSError as e:
+        raise DownloadError(f"Cannot create {debris.tmp_dir()} ({e.strerror}): point MNIST_EXPLORER_CACHE at a writable folder.") from None
+    debris.sweep(folders=[dest_dir])  # partial files of killed downloads, here and in the cache
     for stem, _ in FILES.values():
         dest = dest_dir / f"{stem}.gz"
         if dest.is_file():

@@ -4,14 +4,15 @@ A web server that trains in one of its own threads holds the GIL so often that e
 (benchmarks/bench_train_pages.py: the dataset browser's rerun took 2.1x as long); a child process at a lower CPU
 priority with one BLAS thread leaves the server's Python to the pages, which only read its progress lines.
 """
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+from . import debris
 from .errors import TrainingError
 from .modelfile import load_model
 
@@ -23,13 +24,24 @@ class TrainProcess:
 
     def __init__(self, spec, *, on_info, nice=19):
         self.on_info = on_info
-        self.folder = Path(tempfile.mkdtemp(prefix="mnist-train-"))  # spec, stderr and the saved models; removed by wait()
-        (self.folder / "spec.json").write_text(json.dumps({**spec, "out_dir": str(self.folder)}), encoding="utf-8")
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # batch matmuls gain nothing from threads
-        self._err = open(self.folder / "stderr.txt", "w", encoding="utf-8")  # closed by wait()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine", "train-job", str(self.folder / "spec.json"), "--nice", str(nice)],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, text=True, bufsize=1)
+        debris.sweep()  # the folders of earlier runs whose server was killed
+        try:  # spec, stderr and the saved models, in the cache's tmp folder; removed by wait(), or swept if we are killed
+            self.folder = debris.make_dir("train")
+        except OSError as e:
+            raise TrainingError(f"Cannot create a training folder in {debris.tmp_dir()} ({e.strerror}): "
+                                "point MNIST_EXPLORER_CACHE at a writable folder.") from None
+        try:
+            (self.folder / "spec.json").write_text(json.dumps({**spec, "out_dir": str(self.folder)}), encoding="utf-8")
+            env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # batch matmuls gain nothing from threads
+            with open(self.folder / "stderr.txt", "w", encoding="utf-8") as err:  # the child holds its own copy
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "engine", "train-job", str(self.folder / "spec.json"), "--nice", str(nice)],
+                    cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
+        except BaseException:  # no child to write here: nothing may stay behind
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        with contextlib.suppress(OSError):  # the child writes here too, and outlives a killed server by a batch
+            debris.add_owner(self.folder, self.proc.pid)
 
     def stop(self):
         """Ask the child to stop after its current batch; it saves the best weights so far. Harmless once it has ended."""
@@ -56,7 +68,6 @@ class TrainProcess:
                     stopped = msg["stopped"]
             code = self.proc.wait()
             self.proc.stdin.close()
-            self._err.close()
             if error is None and code != 0:
                 lines = (self.folder / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()
                 error = f"The training process ended unexpectedly (exit code {code}): {(lines or ['no message'])[-1]}"
@@ -64,5 +75,4 @@ class TrainProcess:
                 raise TrainingError(error)
             return {name: load_model(path) for name, path in paths.items()}, stopped
         finally:
-            self._err.close()
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -13,6 +13,7 @@ from engine.model import MLP
 from engine.modelfile import save_model
 from engine.preprocess import Preprocess
 from tests.conftest import ROOT
+from tests.httpserver import closed_port_url
 from tests.synth import write_mnist
 
 
@@ -186,3 +187,19 @@ def test_info_says_what_is_missing(tmp_path):
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                  "t10k-labels-idx1-ubyte.gz", "python -m engine download", str(tmp_path / "cache" / "mnist")):
         assert name in line
+
+
+def test_download_with_a_wrong_mnist_dir_refuses_to_fill_the_unread_cache(tmp_path):
+    missing = tmp_path / "nowhere"
+    r = run(["download"], tmp_path, MNIST_DIR=str(missing), MNIST_MIRRORS=closed_port_url())
+    assert_one_error_line(r, f"MNIST_DIR is set to {missing}", "never from the cache", "unset it")
+    assert not (tmp_path / "cache" / "mnist").exists()
+
+
+def test_info_names_a_missing_mnist_dir_and_the_fix(tmp_path):
+    missing = tmp_path / "nowhere"
+    r = run(["info"], tmp_path, MNIST_DIR=str(missing))
+    assert r.returncode == 0 and r.stderr == ""
+    line = next(x for x in r.stdout.splitlines() if x.startswith("MNIST:"))
+    assert line == (f"MNIST: missing. MNIST_DIR points to {missing}, which does not exist: "
+                    f"fix MNIST_DIR or unset it to use the cache ({tmp_path / 'cache' / 'mnist'}).")

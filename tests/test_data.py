@@ -334,3 +334,61 @@ def test_an_incomplete_named_folder_is_an_error_not_a_fallback(sources, tmp_path
         load_mnist(**kw)
     assert str(folder) in str(e.value) and "missing t10k-labels-idx1-ubyte.gz" in str(e.value) and how in str(e.value)
     assert downloads == []
+
+
+# --- a wrong MNIST_DIR is named, never worked around (issue 13, row 11) ---------------------------------------
+
+def wrong_mnist_dirs(tmp_path):
+    """{case: (folder, what the message says about it)} for MNIST_DIR values that cannot work."""
+    not_a_folder = tmp_path / "mnist.tar"
+    not_a_folder.write_bytes(b"an archive, not a folder")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    partial, _ = write_mnist(tmp_path / "partial", n_train=20, n_test=5)
+    (partial / "train-labels-idx1-ubyte.gz").unlink()
+    return {
+        "missing": (tmp_path / "nowhere", "which does not exist"),
+        "a file": (not_a_folder, "which is a file, not a folder"),
+        "empty": (empty, "which is missing " + ", ".join(f"{stem}.gz" for stem, _ in FILES.values())),
+        "incomplete": (partial, "which is missing train-labels-idx1-ubyte.gz"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "a file", "empty", "incomplete"])
+def test_a_wrong_mnist_dir_is_one_sentence_naming_it_and_the_fix(tmp_path, fresh_cache, monkeypatch, case):
+    folder, what = wrong_mnist_dirs(tmp_path)[case]
+    write_mnist(mnist_cache_dir(), n_train=22, n_test=5)  # a complete cache is never used instead
+    monkeypatch.setenv("MNIST_DIR", str(folder))
+    with pytest.raises(MnistNotFoundError) as e:
+        load_mnist()  # download=True: nothing may be fetched into a cache that MNIST_DIR hides
+    msg = str(e.value)
+    assert msg.startswith(f"MNIST_DIR points to {folder}, {what}: ")
+    assert msg.endswith(f"fix MNIST_DIR or unset it to use the cache ({mnist_cache_dir()}).")
+    assert engine.data.source_problem() == msg  # what the dashboard shows instead of offering a download or upload
+    assert engine.data.cache_refusal() is not None
+
+
+def test_source_problem_and_cache_refusal_are_none_when_mnist_dir_works_or_is_unset(tmp_path, fresh_cache, monkeypatch):
+    assert engine.data.source_problem() is None and engine.data.cache_refusal() is None  # unset: the cache is read
+    folder, _ = write_mnist(tmp_path / "d", n_train=20, n_test=5)
+    monkeypatch.setenv("MNIST_DIR", str(folder))
+    assert engine.data.source_problem() is None
+    assert engine.data.cache_refusal() == (
+        f"MNIST_DIR is set to {folder}, so MNIST is read from there and never from the cache ({mnist_cache_dir()}): "
+        "put the files in MNIST_DIR, or unset it and download or upload again.")
+    monkeypatch.setenv("MNIST_DIR", str(mnist_cache_dir()))  # MNIST_DIR naming the cache itself: writes there are read
+    assert engine.data.cache_refusal() is None
+
+
+def test_writable_cache_refuses_while_mnist_dir_hides_the_cache(tmp_path, fresh_cache, monkeypatch):
+    assert engine.data.writable_cache() == mnist_cache_dir()
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(MnistNotFoundError, match=r"^MNIST_DIR is set to .*nowhere, so MNIST is read from there"):
+        engine.data.writable_cache()
+    assert not fresh_cache.exists()  # nothing created
+
+
+def test_data_and_download_share_one_file_table_without_importing_each_other():
+    import engine.mnistfiles
+    assert engine.data.FILES is engine.mnistfiles.FILES is engine.download.FILES
+    assert engine.data.find_files is engine.mnistfiles.find_files

@@ -4,6 +4,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,3 +226,36 @@ def test_unreachable_mirrors_fail_fast_with_one_error(tmp_path):
 def test_server_binds_loopback_only(synth_server):
     server, _, _ = synth_server
     assert server.url.startswith("http://127.0.0.1:")
+
+
+# --- MNIST_DIR set: the cache is never read, so nothing is downloaded into it (issue 13, row 11) ----------------
+
+def test_a_download_into_the_cache_is_refused_while_mnist_dir_is_set(synth_server, tmp_path, fresh_cache, monkeypatch):
+    server, arrays, checksums = synth_server
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "nowhere"))
+    before = len(server.requests)
+    with pytest.raises(DownloadError) as e:
+        download_mnist(mnist_cache_dir(), mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert str(e.value) == (
+        f"MNIST_DIR is set to {tmp_path / 'nowhere'}, so MNIST is read from there and never from the cache "
+        f"({mnist_cache_dir()}): put the files in MNIST_DIR, or unset it and download or upload again.")
+    assert len(server.requests) == before and not mnist_cache_dir().exists()  # nothing fetched, nothing written
+    dest = tmp_path / "explicit"  # a folder named on purpose is still fine
+    download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
+
+
+def test_a_download_leaves_no_temp_file_beside_the_data_or_in_the_cache(synth_server, tmp_path, fresh_cache, monkeypatch):
+    server, _, checksums = synth_server
+    seen = []
+    real = os.replace
+
+    def spy(src, dst):
+        seen.append(Path(src))
+        return real(src, dst)
+    monkeypatch.setattr(os, "replace", spy)
+    dest = tmp_path / "dest"
+    download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert len(seen) == 4 and all(p.parent == fresh_cache / "tmp" for p in seen)  # partial files live in the cache
+    assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
+    assert list((fresh_cache / "tmp").iterdir()) == []

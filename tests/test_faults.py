@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,13 +28,15 @@ import engine.data
 import engine.download
 import engine.modelfile
 import ui.mnist_upload
+from engine import debris
 from engine.data import FILES, find_files, load_raw
 from engine.download import download_mnist
 from engine.errors import DownloadError, EngineError, MnistFormatError, ModelFormatError
 from engine.model import MLP
 from engine.modelfile import load_model, read_npz, save_model
-from engine.paths import parsed_cache_dir
+from engine.paths import cache_dir, parsed_cache_dir
 from engine.preprocess import Preprocess
+from engine.trainproc import TrainProcess
 from tests.conftest import ROOT
 from tests.httpserver import Handler, LocalServer
 from tests.synth import idx_bytes, synthetic_digits, write_mnist
@@ -46,6 +49,12 @@ ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 def everything_in(folder):
     """Every file under folder, hidden ones included, as relative names."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def everything_in_tmp():
+    """Every file and folder under the cache's temporary folder (debris.tmp_dir()), hidden ones included."""
+    folder = cache_dir() / "tmp"
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 
 
 # --- a full disk -----------------------------------------------------------------------------------------------
@@ -105,7 +114,7 @@ def test_a_full_disk_during_a_download_leaves_nothing_and_a_retry_succeeds(synth
     with pytest.raises(DownloadError) as e:
         download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=5)
     assert str(e.value).startswith(f"Could not download {NAMES[0]}") and "No space left on device" in str(e.value)
-    assert everything_in(dest) == []  # not even the hidden .part file
+    assert everything_in(dest) == [] and everything_in_tmp() == []  # not even the hidden .part file
     monkeypatch.undo()
     download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=5)
     assert everything_in(dest) == sorted(NAMES)
@@ -121,7 +130,7 @@ def test_a_failing_rename_at_the_end_of_a_download_leaves_nothing(synth_mirror, 
     monkeypatch.setattr(engine.download.os, "replace", failing_replace)
     with pytest.raises(DownloadError, match="Input/output error"):
         download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=5)
-    assert everything_in(dest) == []
+    assert everything_in(dest) == [] and everything_in_tmp() == []
 
 
 @pytest.mark.parametrize("room", [0, 5000])
@@ -144,7 +153,7 @@ def test_a_full_disk_while_caching_parsed_arrays_is_harmless_and_the_cache_is_wr
         fill_disk(full, engine.data, room=100)  # every .npy write fails partway (its header alone is 128 bytes)
         raw = load_raw(folder)
         np.testing.assert_array_equal(raw["train_img"], arrays["train"][0])
-        assert everything_in(parsed_cache_dir()) == []  # no half-written .npy, no temp file
+        assert everything_in(parsed_cache_dir()) == [] and everything_in_tmp() == []  # no half-written .npy, no temp file
     load_raw(folder)  # the disk has room again: the cache is written now
     assert len(list(parsed_cache_dir().glob("*.npy"))) == 4
     monkeypatch.setattr(engine.data, "read_idx", lambda *a, **k: pytest.fail("parsed again instead of read from the cache"))
@@ -334,13 +343,18 @@ def test_a_process_killed_while_saving_models_leaves_a_whole_model(tmp_path):
         m = load_model(path)  # and it loads as that version, whatever the sidecar says
         assert m.card["title"] == f"v{v}" and m.preprocess.kind == ("unit", "center")[v % 2]
         version = done + 1
-    assert sorted(p.name for p in tmp_path.glob("*.npz")) == ["m.npz"]  # leftover temp files are never taken for models
+    # a killed save cannot remove its own temp file: each leftover is a hidden temp of a dead process, and the sweep
+    # at the next start takes them all, leaving exactly the model and its card
+    leftovers = [n for n in everything_in(tmp_path) if n not in ("m.npz", "m.json")]
+    assert all(n.startswith(".m.") and n.endswith(".tmp") for n in leftovers), leftovers
+    debris.sweep(folders=[tmp_path])
+    assert everything_in(tmp_path) == ["m.json", "m.npz"]
 
 
 CACHE_LOOP = """
 import shutil, sys
 from engine.data import load_raw
-from engine.paths import parsed_cache_dir
+from engine.paths import cache_dir, parsed_cache_dir
 n = 0
 while True:
     shutil.rmtree(parsed_cache_dir(), ignore_errors=True)
@@ -371,7 +385,7 @@ while True:
 """
 
 
-def test_a_process_killed_while_storing_uploads_leaves_one_whole_file(tmp_path):
+def test_a_process_killed_while_storing_uploads_leaves_one_whole_file(tmp_path, fresh_cache):
     versions = []
     for seed in (1, 2):
         x, _ = synthetic_digits(2000, seed=seed)
@@ -383,7 +397,8 @@ def test_a_process_killed_while_storing_uploads_leaves_one_whole_file(tmp_path):
         kill_after_lines(start_child(STORE_LOOP, folder, *versions), 1, pause=pause)
         stored = (folder / "train-images-idx3-ubyte.gz").read_bytes()
         assert stored in (versions[0].read_bytes(), versions[1].read_bytes())  # one whole version, never a mix or a stub
-    assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == ["train-images-idx3-ubyte.gz"]
+    debris.sweep(folders=[folder])  # what the next start does: the killed writers' temp files go
+    assert everything_in(folder) == ["train-images-idx3-ubyte.gz"] and everything_in_tmp() == []
 
 
 DOWNLOAD = """
@@ -394,21 +409,24 @@ download_mnist(sys.argv[1], mirrors=[sys.argv[2]], checksums=json.loads(sys.argv
 
 
 def killed_download(server, checksums, dest):
-    """Start a download from the hanging mirror and SIGKILL it once half of the first file is on disk."""
+    """Start a download from the hanging mirror and SIGKILL it once half of the first file is on disk (anywhere)."""
     Hang.sent.clear()
     proc = start_child(DOWNLOAD, dest, server.url + "hang", json.dumps(checksums))
+
+    def partial():  # the temp file may sit beside the destination or in the cache: look at every file of both
+        return [p for folder in (dest, cache_dir()) if folder.exists() for p in folder.rglob("*") if p.is_file() and p.stat().st_size]
     try:
         assert Hang.sent.wait(30), "the download never started"
         deadline = time.monotonic() + 10
-        while not any(p.stat().st_size for p in dest.glob(".*.part")) and time.monotonic() < deadline:
+        while not partial() and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert any(p.stat().st_size for p in dest.glob(".*.part")), "no partial download on disk to kill"
+        assert partial(), "no partial download on disk to kill"
     finally:
         proc.kill()
         proc.wait()
 
 
-def test_a_download_killed_midway_leaves_no_file_that_loads_and_a_retry_succeeds(synth_mirror, tmp_path):
+def test_a_download_killed_midway_leaves_no_file_that_loads_and_a_retry_succeeds(synth_mirror, tmp_path, fresh_cache):
     server, folder, checksums = synth_mirror
     dest = tmp_path / "dest"
     killed_download(server, checksums, dest)
@@ -417,11 +435,100 @@ def test_a_download_killed_midway_leaves_no_file_that_loads_and_a_retry_succeeds
     assert all((dest / n).read_bytes() == (folder / n).read_bytes() for n in NAMES)
 
 
-def test_a_retry_after_a_killed_download_leaves_no_partial_file(synth_mirror, tmp_path):
-    # a SIGKILLed downloader cannot remove its own .part file: the next download clears those of dead processes
+def test_a_retry_after_a_killed_download_leaves_no_partial_file(synth_mirror, tmp_path, fresh_cache):
+    # a SIGKILLed downloader cannot remove its own partial file: the next download clears those of dead processes
     server, _, checksums = synth_mirror
     dest = tmp_path / "dest"
     killed_download(server, checksums, dest)
     download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=5)
-    assert everything_in(dest) == sorted(NAMES)
+    assert everything_in(dest) == sorted(NAMES) and everything_in_tmp() == []
 
+
+# --- a restart after a kill leaves no debris (issue 13, row 10) ---------------------------------------------------
+
+def test_a_restart_after_a_download_killed_midway_leaves_nothing_and_loading_works(synth_mirror, tmp_path, fresh_cache):
+    server, folder, checksums = synth_mirror
+    dest = tmp_path / "dest"
+    killed_download(server, checksums, dest)
+    removed = debris.sweep()  # what the dashboard does at start-up
+    assert everything_in(dest) == [] and everything_in(fresh_cache) == []  # no hidden .part anywhere
+    assert len(removed) == 1
+    download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=5)
+    np.testing.assert_array_equal(load_raw(dest)["train_label"], load_raw(folder)["train_label"])
+
+
+CACHE_WRITE = """
+import io, sys, time
+import numpy as np
+from engine.data import load_raw
+real_save = np.save
+
+def stalling_save(f, arr, **kw):  # write half of the .npy, then stall: the kill lands in the middle of a cache write
+    buf = io.BytesIO()
+    real_save(buf, arr, **kw)
+    f.write(buf.getvalue()[:len(buf.getvalue()) // 2])
+    f.flush()
+    print("half written", flush=True)
+    time.sleep(60)
+np.save = stalling_save
+load_raw(sys.argv[1])
+"""
+
+
+def test_a_restart_after_a_cache_write_killed_midway_leaves_only_whole_cache_entries(tmp_path, fresh_cache):
+    folder, arrays = write_mnist(tmp_path / "d", n_train=3000, n_test=500)
+    kill_after_lines(start_child(CACHE_WRITE, folder), 1, pause=0)
+    assert sum(p.stat().st_size for p in fresh_cache.rglob("*") if p.is_file()) > 1_000_000  # half an .npy on disk
+    removed = debris.sweep()  # what the dashboard does at start-up
+    assert everything_in(fresh_cache) == []  # the half-written temp file is gone, and nothing else was there
+    assert len(removed) == 1
+    raw = load_raw(folder)
+    np.testing.assert_array_equal(raw["train_img"], arrays["train"][0])
+    np.testing.assert_array_equal(raw["test_label"], arrays["test"][1])
+    names = everything_in(fresh_cache)
+    entries = {n.rsplit(".", 1)[0] for n in names}  # each parsed file once: its .npy and its card, nothing else
+    assert len(entries) == 4 and names == sorted(f"{e}.{ext}" for e in entries for ext in ("json", "npy"))
+    assert everything_in_tmp() == []
+
+
+TRAIN = """
+import sys
+from engine.trainproc import TrainProcess
+spec = {"names": ["unit"], "comparison": False, "n_train": 600, "data_dir": sys.argv[1], "every": 1,
+        "config": {"hidden": [8], "epochs": 10000, "batch_size": 10, "val_size": 100}}
+job = TrainProcess(spec, on_info=lambda name, info: print(info["phase"], flush=True), nice=0)
+print("child", job.proc.pid, flush=True)
+job.wait()
+"""
+
+
+def wait_until_gone(pid, timeout=30):
+    """Wait for a process that is not our child (a grandchild) to end; a zombie not yet reaped counts as ended."""
+    stat, deadline = Path(f"/proc/{pid}/stat"), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"process {pid} still runs after {timeout} s")
+
+
+def test_a_restart_after_a_server_killed_during_training_leaves_nothing_and_training_works(tmp_path, fresh_cache):
+    folder, _ = write_mnist(tmp_path / "d", n_train=600, n_test=50)
+    system_tmp = tmp_path / "systmp"  # where tempfile.mkdtemp would put folders
+    system_tmp.mkdir()
+    lines = kill_after_lines(start_child(TRAIN, folder, env={"TMPDIR": str(system_tmp)}), 4, pause=0.05)
+    trainer = int(next(line for line in lines if line.startswith("child")).split()[1])
+    wait_until_gone(trainer)  # the training process sees its input end, stops after its batch and exits
+    debris.sweep()
+    assert everything_in(system_tmp) == [] and everything_in_tmp() == []
+    assert all(n.startswith("parsed/") for n in everything_in(fresh_cache))  # the parsed cache may stay, it is reused
+    # the restarted server trains as before, and cleans up after itself
+    spec = {"names": ["unit"], "comparison": False, "n_train": 600, "data_dir": str(folder),
+            "config": {"hidden": [8], "epochs": 1, "val_size": 100}}
+    job = TrainProcess(spec, on_info=lambda name, info: None, nice=0)
+    models, stopped = job.wait()
+    assert list(models) == ["unit"] and not stopped and models["unit"].params["W1"].shape == (784, 8)
+    assert everything_in_tmp() == [] and everything_in(system_tmp) == []

@@ -3,9 +3,9 @@ import os
 import sys
 from pathlib import Path
 
-from ..data import FILES, find_files, locate
 from ..download import download_mnist
 from ..errors import EngineError
+from ..mnistfiles import FILES, locate
 from ..paths import cache_dir, mnist_cache_dir
 from .progress import bar
 
@@ -45,7 +45,6 @@ def run_info(args):
             print(f"  {FILES[key][0]:<26} {path.name} ({path.stat().st_size:,} bytes)")
     except EngineError as e:
         print(f"MNIST: missing. {e}")
-        found = find_files(mnist_cache_dir())
     models = sorted(MODELS_DIR.glob("*.npz"))
     print(f"models ({MODELS_DIR}): {', '.join(m.stem for m in models) or 'none'}")
     weights = os.environ.get("BOOK_WEIGHTS")
