@@ -27,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 from engine.model import MLP
 from engine.modelfile import save_model
 from tests.conftest import ROOT
+from ui import loaders
 
 DASHBOARD = ROOT / "dashboard.py"
 TIMEOUT = 30  # seconds per run: generous, because the machine is shared; a normal synthetic run takes < 1 s
@@ -52,8 +53,10 @@ def write_models(folder):
 
 
 def clear_caches():
+    """Forget every cached result and the loaded datasets (kept in module state, out of reach of a client's clear_cache)."""
     st.cache_data.clear()
     st.cache_resource.clear()
+    loaders.forget()
 
 
 @pytest.fixture

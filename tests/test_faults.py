@@ -133,18 +133,26 @@ def test_a_failing_rename_at_the_end_of_a_download_leaves_nothing(synth_mirror, 
     assert everything_in(dest) == [] and everything_in_tmp() == []
 
 
+def uploads(n_train=20, n_test=6):
+    """The four MNIST files of a small synthetic set, as Parts ready to install."""
+    parts = []
+    for i, n in enumerate((n_train, n_test)):
+        x, labels = synthetic_digits(n, seed=3 + i)
+        for kind, arr in (("images", x), ("labels", labels)):
+            parts.append(ui.mnist_upload.identify(f"f{i}{kind}", gzip.compress(idx_bytes(arr, kind=kind))))
+    return parts
+
+
 @pytest.mark.parametrize("room", [0, 5000])
-def test_a_full_disk_while_storing_an_uploaded_mnist_file_stores_nothing(tmp_path, monkeypatch, room):
-    x, _ = synthetic_digits(20, seed=3)
-    data = gzip.compress(idx_bytes(x, kind="images"))
+def test_a_full_disk_while_installing_uploaded_mnist_stores_nothing(tmp_path, monkeypatch, room):
     folder = tmp_path / "mnist"
     fill_disk(monkeypatch, ui.mnist_upload, room=room)
-    with pytest.raises(MnistFormatError, match=r"Cannot write .*train-images-idx3-ubyte.gz \(No space left on device\)"):
-        ui.mnist_upload.store("train-images-idx3-ubyte.gz", data, folder=folder)
-    assert everything_in(folder) == []
+    with pytest.raises(MnistFormatError, match=r"Cannot write into .*mnist \(No space left on device\)"):
+        ui.mnist_upload.install(uploads(), dataset_present=lambda: False, folder=folder)
+    assert everything_in(folder) == [] and everything_in_tmp() == []
     monkeypatch.undo()
-    assert ui.mnist_upload.store("train-images-idx3-ubyte.gz", data, folder=folder) == "train_img"
-    assert everything_in(folder) == ["train-images-idx3-ubyte.gz"]
+    ui.mnist_upload.install(uploads(), dataset_present=lambda: False, folder=folder)
+    assert everything_in(folder) == sorted(NAMES)
 
 
 def test_a_full_disk_while_caching_parsed_arrays_is_harmless_and_the_cache_is_written_later(tmp_path, fresh_cache, monkeypatch):
@@ -373,32 +381,32 @@ def test_a_process_killed_while_writing_the_cache_never_corrupts_the_data(tmp_pa
         np.testing.assert_array_equal(raw["test_label"], arrays["test"][1])
 
 
-STORE_LOOP = """
-import sys
-from ui.mnist_upload import store
-versions = [open(p, "rb").read() for p in sys.argv[2:]]
-n = 0
-while True:
-    store("train-images-idx3-ubyte.gz", versions[n % 2], folder=sys.argv[1])
-    n += 1
-    print(n, flush=True)
+INSTALL = """
+import gzip, sys
+from ui.mnist_upload import identify, install
+parts = [identify(p, open(p, "rb").read()) for p in sys.argv[2:]]
+print("ready", flush=True)
+install(parts, dataset_present=lambda: False, folder=sys.argv[1])
+print("installed", flush=True)
 """
 
 
-def test_a_process_killed_while_storing_uploads_leaves_one_whole_file(tmp_path, fresh_cache):
-    versions = []
-    for seed in (1, 2):
-        x, _ = synthetic_digits(2000, seed=seed)
-        p = tmp_path / f"v{seed}.gz"
-        p.write_bytes(gzip.compress(idx_bytes(x, kind="images"), compresslevel=1))
-        versions.append(p)
-    folder = tmp_path / "mnist"
-    for pause in np.random.default_rng(2).uniform(0, 0.02, 6):
-        kill_after_lines(start_child(STORE_LOOP, folder, *versions), 1, pause=pause)
-        stored = (folder / "train-images-idx3-ubyte.gz").read_bytes()
-        assert stored in (versions[0].read_bytes(), versions[1].read_bytes())  # one whole version, never a mix or a stub
-    debris.sweep(folders=[folder])  # what the next start does: the killed writers' temp files go
-    assert everything_in(folder) == ["train-images-idx3-ubyte.gz"] and everything_in_tmp() == []
+def test_a_process_killed_while_installing_uploads_leaves_whole_files_or_none(tmp_path, fresh_cache):
+    sources = []
+    for i, n in enumerate((3000, 500)):
+        x, labels = synthetic_digits(n, seed=i)
+        for kind, arr in (("images", x), ("labels", labels)):
+            p = tmp_path / f"src{i}{kind}.gz"
+            p.write_bytes(gzip.compress(idx_bytes(arr, kind=kind), compresslevel=1))
+            sources.append(p)
+    whole = {p.read_bytes() for p in sources}
+    for k, pause in enumerate(np.random.default_rng(2).uniform(0, 0.05, 6)):
+        folder = tmp_path / f"mnist{k}"
+        kill_after_lines(start_child(INSTALL, folder, *sources), 1, pause=pause)
+        for f in everything_in(folder):
+            assert (folder / f).read_bytes() in whole, f  # a file is one whole upload, never a stub
+    debris.sweep()  # what the next start does: the killed installers' staged files go
+    assert everything_in_tmp() == []
 
 
 DOWNLOAD = """

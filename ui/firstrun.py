@@ -6,6 +6,7 @@ import streamlit as st
 from engine import download
 from engine.data import FILES
 from engine.errors import EngineError, MnistNotFoundError
+from engine.mnistfiles import cache_refusal, writable_cache
 from engine.paths import mnist_cache_dir
 from ui import errors, loaders, mnist_upload, share
 from ui.i18n import t
@@ -18,16 +19,32 @@ RESULTS_KEY = "firstrun_results"
 
 
 def _on_upload():
-    """Store every newly uploaded file; remember one line per file (stored or why not) for the panel."""
-    results = []
+    """Identify every file in the uploader by its header; once all four are there, install them as one set."""
+    parts, results = [], []
     for f in st.session_state.get(UPLOAD_KEY) or []:
         try:
-            key = mnist_upload.store(f.name, f.getvalue())
-            results.append(("ok", t("firstrun.stored", name=f.name, standard=FILES[key][0])))
+            part = mnist_upload.identify(f.name, f.getvalue())
+            parts.append(part)
         except EngineError as e:
             results.append(("error", errors.message(e)))
+    try:
+        found = mnist_upload.sort_out(parts)
+        for key, part in found.items():
+            results.append(("ok", t("firstrun.identified", name=part.name, standard=FILES[key][0], n=f"{part.count:,}")))
+        if len(found) == len(FILES) and not any(kind == "error" for kind, _ in results):
+            mnist_upload.install(parts, dataset_present=_dataset_present)
+            results.append(("ok", t("firstrun.installed")))
+            loaders.forget()
+        elif parts:
+            results.append(("info", t("firstrun.add_more", n=len(FILES) - len(found))))
+    except EngineError as e:
+        results.append(("error", errors.message(e)))
     st.session_state[RESULTS_KEY] = results
-    loaders.forget()
+
+
+def _dataset_present():
+    """True when MNIST loads now: another visitor may have installed it while this panel was open."""
+    return loaders.try_dataset()[0] is not None
 
 
 def _download():
@@ -44,7 +61,9 @@ def _download():
             bar.progress(frac, text=t("firstrun.download_file", name=stem, pct=shown[0]))
 
     try:
-        download.download_mnist(mnist_cache_dir(), progress=progress)
+        if _dataset_present():  # installed by someone else meanwhile: a page never replaces the server's dataset
+            raise mnist_upload.AlreadyInstalled(t("firstrun.already"))
+        download.download_mnist(writable_cache(), progress=progress)
     except EngineError as e:
         bar.empty()
         errors.show(e)
@@ -60,6 +79,11 @@ def panel(error=None):
     st.markdown(t("firstrun.intro"))
     if error is not None and not (isinstance(error, MnistNotFoundError) and not os.environ.get("MNIST_DIR")):
         errors.show(error)  # a broken file or a wrong MNIST_DIR: the engine's sentence says what to fix
+    refusal = cache_refusal()
+    if refusal:  # MNIST_DIR is set: a download or an upload into the cache would never be read, so offer neither
+        st.warning(t("firstrun.fix_mnist_dir", folder=os.environ.get("MNIST_DIR", "")), icon="🗂️")
+        _env_help()
+        return
     c1, c2, c3 = st.columns(3, gap="large", border=True)
     with c1:
         st.markdown(t("firstrun.download_head"))
@@ -72,15 +96,18 @@ def panel(error=None):
         st.caption(t("firstrun.upload_help"))
         st.file_uploader(t("firstrun.upload_label"), accept_multiple_files=True, key=UPLOAD_KEY, on_change=_on_upload)
         for kind, line in st.session_state.get(RESULTS_KEY, []):
-            (st.success if kind == "ok" else st.error)(line)
-        have = mnist_upload.present()
-        st.caption("  \n".join(("✅ " if have[k] else "⬜ ") + FILES[k][0] for k in FILES))
+            {"ok": st.success, "info": st.info}.get(kind, st.error)(line)
     with c3:
-        st.markdown(t("firstrun.env_head"))
-        st.caption(t("firstrun.env_help"))
-        st.code("export MNIST_DIR=/path/to/mnist\nstreamlit run dashboard.py", language="bash", wrap_lines=True)
-        st.caption(t("firstrun.cli_help"))
-        st.code("python -m engine download", language="bash")
+        _env_help()
+
+
+def _env_help():
+    """The operator's ways: MNIST_DIR, or the command-line download."""
+    st.markdown(t("firstrun.env_head"))
+    st.caption(t("firstrun.env_help"))
+    st.code("export MNIST_DIR=/path/to/mnist\nstreamlit run dashboard.py", language="bash", wrap_lines=True)
+    st.caption(t("firstrun.cli_help"))
+    st.code("python -m engine download", language="bash")
 
 
 def require_data():

@@ -56,13 +56,21 @@ def source_key():
     return f"{folder.resolve()}|{stamps}", origin, str(folder)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)  # try_dataset() shows a translated spinner
+_DATASETS = {}  # key -> Dataset: module state, not st.cache_resource, which any client can clear with one message
+KEEP = 2  # datasets kept: the current one and, for a moment after an upload, the one before
+
+
 def _load(key, origin, folder):
+    """The Dataset of these files, parsed once per process; at most KEEP are held."""
     with _LOAD_LOCK:
-        arrays = load_raw(folder, download=False)
-    for a in arrays.values():
-        a.flags.writeable = False  # shared by every session: a write anywhere would be a bug, so make it raise
-    return Dataset(key=key, origin=origin, folder=folder, arrays=arrays)
+        if key not in _DATASETS:
+            arrays = load_raw(folder, download=False)
+            for a in arrays.values():
+                a.flags.writeable = False  # shared by every session: a write anywhere would be a bug, so make it raise
+            _DATASETS[key] = Dataset(key=key, origin=origin, folder=folder, arrays=arrays)
+            while len(_DATASETS) > KEEP:
+                del _DATASETS[next(iter(_DATASETS))]
+        return _DATASETS[key]
 
 
 def dataset():
@@ -80,8 +88,9 @@ def try_dataset():
 
 
 def forget():
-    """Drop the cached dataset and derived results, e.g. after new files were stored."""
-    _load.clear()
+    """Drop the loaded datasets and derived results, e.g. after new files were installed."""
+    with _LOAD_LOCK:
+        _DATASETS.clear()
     st.cache_data.clear()
 
 

@@ -6,11 +6,11 @@ Shipped and book models are cached once per process and shared: never mutate one
 """
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
+from engine import debris
 from engine.errors import EngineError, ModelFormatError
 from engine.modelfile import load_model
 from ui import loaders, share
@@ -91,14 +91,16 @@ def load_upload(file_name, data):
     suffix = Path(str(file_name)).suffix.lower()
     if suffix not in (".npz", ".pkl"):
         raise ModelFormatError(f"{file_name} is not a model file: upload an .npz saved by this app or the book's .pkl.")
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"upload{suffix}"  # fixed name: the user's file name never becomes a path
+    path = debris.new_path("upload", suffix)  # the app's own temp name: the user's file name never becomes a path
+    try:
         path.write_bytes(data)
         model = load_model(path)
+    finally:
+        path.unlink(missing_ok=True)  # and a killed server's copy is swept at the next start
     shown = Path(str(file_name)).name
     if suffix == ".pkl" or not model.card.get("title"):
         model.card["title"] = f"Uploaded {shown}"
-    if model.card.get("name") == "upload":  # the temp file's name, not the user's
+    if model.card.get("name") == path.stem:  # the temp file's name, not the user's
         model.card["name"] = clean_name(file_name)
     return model
 

@@ -2,8 +2,12 @@
 
 A page opens with `shell.page("dataset")` and closes with `shell.end()`; `shell.stop()` ends it early.
 """
+import atexit
+import threading
+
 import streamlit as st
 
+from engine import debris
 from ui import i18n, models, nav, share, sidebar
 
 # The sidebar's widgets are drawn by every page script; Streamlit forgets a widget's value when the page that drew it
@@ -11,8 +15,24 @@ from ui import i18n, models, nav, share, sidebar
 KEPT_WIDGETS = (i18n.PICK_KEY, models.PICK_KEY)
 
 
+_SWEPT = threading.Event()
+_SWEEP_LOCK = threading.Lock()
+
+
+def sweep_once():
+    """At a server's first page: remove what killed runs left (temp files, training folders); again at exit."""
+    with _SWEEP_LOCK:
+        if _SWEPT.is_set():
+            return
+        _SWEPT.set()
+        folders = (models.models_dir(),)
+        debris.sweep(folders=folders)
+        atexit.register(debris.sweep, folders=folders, exiting=True)
+
+
 def page(url_path):
     """Open the page at url_path: tab title and icon, then the shared sidebar; the link box is filled by end()."""
+    sweep_once()
     p = nav.page(url_path)
     st.set_page_config(page_title=f"{p.title} · MNIST Explorer", page_icon=p.icon, layout="wide")
     for key in KEPT_WIDGETS:
