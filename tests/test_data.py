@@ -392,3 +392,17 @@ def test_data_and_download_share_one_file_table_without_importing_each_other():
     import engine.mnistfiles
     assert engine.data.FILES is engine.mnistfiles.FILES is engine.download.FILES
     assert engine.data.find_files is engine.mnistfiles.find_files
+
+
+def test_normalising_makes_one_float_copy_and_no_temporary():
+    import tracemalloc
+
+    from engine.data import shape_images
+    img = np.random.default_rng(0).integers(0, 256, (20_000, 28, 28), dtype=np.uint8)
+    tracemalloc.start()
+    x = shape_images(img, normalize=True, flatten=True)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert x.dtype == np.float32 and x.shape == (20_000, 784)
+    assert np.array_equal(x, img.reshape(-1, 784).astype(np.float32) / np.float32(255))  # the same numbers as before
+    assert peak < 1.2 * x.nbytes, (peak, x.nbytes)  # astype() / 255 held two float32 copies at once
