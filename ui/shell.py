@@ -8,23 +8,24 @@ import threading
 import streamlit as st
 
 from engine import debris
-from ui import i18n, models, nav, share, sidebar
+from ui import i18n, models, nav, share, sidebar, threads
 
 # The sidebar's widgets are drawn by every page script; Streamlit forgets a widget's value when the page that drew it
 # is left, unless the value was set from code in this run. Setting them to themselves keeps language and model.
 KEPT_WIDGETS = (i18n.PICK_KEY, models.PICK_KEY)
 
 
-_SWEPT = threading.Event()
-_SWEEP_LOCK = threading.Lock()
+_STARTED = threading.Event()
+_START_LOCK = threading.Lock()
 
 
-def sweep_once():
-    """At a server's first page: remove what killed runs left (temp files, training folders); again at exit."""
-    with _SWEEP_LOCK:
-        if _SWEPT.is_set():
+def start_once():
+    """At a server's first page: its BLAS thread policy, and a sweep of what killed runs left (again at exit)."""
+    with _START_LOCK:
+        if _STARTED.is_set():
             return
-        _SWEPT.set()
+        _STARTED.set()
+        threads.apply()
         folders = (models.models_dir(),)
         debris.sweep(folders=folders)
         atexit.register(debris.sweep, folders=folders, exiting=True)
@@ -32,7 +33,7 @@ def sweep_once():
 
 def page(url_path):
     """Open the page at url_path: tab title and icon, then the shared sidebar; the link box is filled by end()."""
-    sweep_once()
+    start_once()
     p = nav.page(url_path)
     st.set_page_config(page_title=f"{p.title} · MNIST Explorer", page_icon=p.icon, layout="wide")
     for key in KEPT_WIDGETS:
