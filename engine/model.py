@@ -3,9 +3,15 @@ import numpy as np
 
 from .functions import ACTIVATIONS, softmax
 
+# The training page offers up to 3 hidden layers of up to 512 units: 784-512-512-512-10 has 932,362 weights and biases,
+# the largest net it makes. Two million leaves room for CLI nets such as 784-1000-1000-10 (1,796,010) while one model
+# stays at 8 MB of float32 (16 MB with its folded inference copy), so a shared server can hold many.
+MAX_PARAMS = 2_000_000
+MAX_LAYERS = 16  # weight layers; the training page makes at most 4, and each layer is one Python step per batch
+
 
 class MLP:
-    """Fully connected net: hidden layers with one activation, then a softmax over 10 classes."""
+    """Fully connected net: hidden layers with one activation, then a softmax over 10 classes; weights never change."""
 
     def __init__(self, params, *, activation="sigmoid", preprocess=None, card=None):
         self.params = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in params.items()}
@@ -13,6 +19,17 @@ class MLP:
         self.preprocess = preprocess  # a fitted engine.preprocess.Preprocess; None means input is used as given
         self.card = dict(card or {})
         self.act = ACTIVATIONS[activation]
+        self._folded = {}  # pixel scale -> fold() layers, built on first use: params and preprocess are never mutated
+
+    @property
+    def nbytes(self):
+        """Bytes this model holds once used: float32 params, the folded copies fold() makes, fitted preprocessing arrays."""
+        params = sum(v.nbytes for v in self.params.values())
+        scale = _pixel_scale(self.preprocess)
+        factors = fold_factors(self.n_layers, activation=self.activation, scale=1.0 if scale is None else scale)
+        folded = sum(self.params[f"W{i}"].nbytes * (w != 1) + self.params[f"b{i}"].nbytes * shifted
+                     for i, (w, shifted) in enumerate(factors, start=1))
+        return params + folded + (self.preprocess.nbytes if self.preprocess is not None else 0)
 
     @property
     def n_layers(self):
@@ -76,7 +93,12 @@ class MLP:
     def _logits(self, x, batch_size, preprocess):
         """Yield (start, logits (m, 10)) for each batch of pixels x: the inference fast path (see fold)."""
         p = self.preprocess if preprocess == "own" else preprocess
-        layers, p = fold(self.params, activation=self.activation, preprocess=p)
+        scale = _pixel_scale(p)
+        key = 1.0 if scale is None else scale  # what fold() multiplies W1 by: at most two entries, 1.0 and 1/255
+        if key not in self._folded:  # once per model, not per call: a big net's weights are copied once
+            self._folded[key] = fold(self.params, activation=self.activation, preprocess=p)[0]
+        layers = self._folded[key]
+        p = p if scale is None else None  # folded into W1 already
         act = INPLACE.get(self.activation)
         x = np.asarray(x)
         x = x.reshape(len(x), int(np.prod(x.shape[1:])))  # (n, 784) from (n, 784), (n, 28, 28) or (n, 1, 28, 28); n may be 0
@@ -109,26 +131,40 @@ def multiply_pixels(x, W, *, preprocess=None):
 INPLACE = {"sigmoid": np.tanh, "relu": lambda h, out: np.maximum(h, 0, out=out)}
 
 
+def _pixel_scale(preprocess):
+    """The factor raw or unit preprocessing (or none) folds into W1, 1.0 or 1/255; None if it must run on each batch."""
+    kind = getattr(preprocess, "kind", None)
+    if preprocess is None or kind == "raw":
+        return 1.0
+    return float(preprocess.scale) if kind == "unit" else None
+
+
+def fold_factors(L, *, activation, scale):
+    """[(factor on W_i, whether b_i shifts)] for i = 1..L: what fold() does to each layer, without touching weights."""
+    half = 0.5 if activation == "sigmoid" else 1.0
+    return [((scale if i == 0 else 1.0) * (half if i > 0 else 1.0) * (half if i < L - 1 else 1.0),
+             activation == "sigmoid" and (i > 0 or i < L - 1)) for i in range(L)]
+
+
 def fold(params, *, activation, preprocess):
     """Inference layers [(W, b)] computing the same logits with fewer passes, and the preprocessing still to apply.
 
     Sigmoid is 0.5 * tanh(a / 2) + 0.5, so a hidden layer carries u = tanh(a / 2): the halving goes into its
     W and b, and the next layer's z @ W + b becomes u @ (W / 2) + (b + colsum(W) / 2). The book's 'unit'
     preprocessing (pixels / 255) and 'raw' fold into W1 the same way, so uint8 pixels go straight in.
-    Float64 here, float32 out: predictions match the unfolded forward pass (tests/test_modelfile.py).
+    Weights stay float32: their factors are powers of two (exact) times at most the float32 pixel scale, one rounding,
+    as the float64 product cast back gave; only the bias shifts sum in float64. An unchanged layer is shared, not copied.
     """
     L = sum(1 for k in params if k.startswith("W"))
-    Ws = [params[f"W{i}"].astype(np.float64) for i in range(1, L + 1)]
-    bs = [params[f"b{i}"].astype(np.float64) for i in range(1, L + 1)]
-    kind = getattr(preprocess, "kind", None)
-    if preprocess is None or kind in ("raw", "unit"):
-        Ws[0] *= 1.0 if preprocess is None or kind == "raw" else float(preprocess.scale)
-        preprocess = None
-    if activation == "sigmoid":
-        for i in range(1, L):  # z = 0.5 u + 0.5 feeds layer i + 1
-            bs[i] += 0.5 * Ws[i].sum(axis=0)
-            Ws[i] *= 0.5
-        for i in range(L - 1):  # hidden layers output a / 2, ready for tanh
-            Ws[i] *= 0.5
-            bs[i] *= 0.5
-    return [(W.astype(np.float32), b.astype(np.float32)) for W, b in zip(Ws, bs, strict=True)], preprocess
+    scale = _pixel_scale(preprocess)
+    layers = []
+    for i, (w, shifted) in enumerate(fold_factors(L, activation=activation, scale=1.0 if scale is None else scale)):
+        W, b = params[f"W{i + 1}"], params[f"b{i + 1}"]
+        if shifted:
+            b = b.astype(np.float64)
+            if i > 0:  # z = 0.5 u + 0.5 of the layer before feeds this one
+                b += 0.5 * W.sum(axis=0, dtype=np.float64)
+            if i < L - 1:  # a hidden layer outputs a / 2, ready for tanh
+                b *= 0.5
+        layers.append((W if w == 1 else W * np.float32(w), b.astype(np.float32, copy=False)))
+    return layers, (preprocess if scale is None else None)

@@ -1,4 +1,6 @@
 """Preprocessing choices (raw, unit, center, standardize, whiten), fitted on training pixels only."""
+import math
+
 import numpy as np
 
 from .errors import ModelFormatError
@@ -92,6 +94,11 @@ class Preprocess:
             y -= o
         return y
 
+    @property
+    def nbytes(self):
+        """Bytes of the fitted arrays and of the folded copy transform() keeps (the same sizes again)."""
+        return 2 * sum(v.nbytes for v in self.to_arrays().values())
+
     def to_card(self):
         """JSON-able description (kind and options); the arrays go to to_arrays()."""
         return {"kind": self.kind, "per_pixel": self.per_pixel, "eps": self.eps, "description": DESCRIPTIONS[self.kind]}
@@ -103,26 +110,51 @@ class Preprocess:
 
     @classmethod
     def from_card(cls, card, arrays):
-        """Rebuild from a card dict and the arrays of an .npz; a missing fitted array raises ModelFormatError."""
+        """Rebuild from a card dict and the arrays of an .npz; bad options or fitted arrays raise ModelFormatError."""
         kind = card.get("kind") if isinstance(card, dict) else None
         if kind not in KINDS:
-            raise ModelFormatError(f"The model card names preprocessing {kind!r}; expected one of {', '.join(KINDS)}.")
-        p = cls(kind, per_pixel=bool(card.get("per_pixel", True)), eps=float(card.get("eps", 0.1)),
-                mean=arrays.get("pre_mean"), std=arrays.get("pre_std"), zca=arrays.get("pre_zca"))
+            raise ModelFormatError(f"The model card names preprocessing {kind!r:.40}; expected one of {', '.join(KINDS)}.")
+        per_pixel, eps = card.get("per_pixel", True), card.get("eps", 0.1)
+        if not isinstance(per_pixel, bool):
+            raise ModelFormatError(f"The model card's preprocess.per_pixel is {per_pixel!r:.40}; set it to true or false.")
+        if not _positive_number(eps):
+            raise ModelFormatError(f"The model card's preprocess.eps is {eps!r:.40}; set it to a positive number such as 0.1.")
         need = {"center": ["mean_"], "standardize": ["mean_", "std_"], "whiten": ["mean_", "zca_"]}.get(kind, [])
-        for attr in need:
-            if getattr(p, attr) is None:
-                raise ModelFormatError(
-                    f"The model's '{kind}' preprocessing lacks its fitted pre_{attr[:-1]} array: the file is incomplete.")
         shapes = {"mean_": [(784,)] + [()] * (kind == "standardize"), "std_": [(784,), ()], "zca_": [(784, 784)]}
-        for attr in need:
-            if getattr(p, attr).shape not in shapes[attr]:
-                raise ModelFormatError(f"The model's pre_{attr[:-1]} array has shape {getattr(p, attr).shape}, "
-                                       f"expected {shapes[attr][0]}: the file is corrupt.")
+        fitted = {attr[:-1]: arrays.get(f"pre_{attr[:-1]}") for attr in need}  # arrays this kind does not use are ignored
+        for key, v in fitted.items():
+            if v is None:
+                raise ModelFormatError(f"The model's '{kind}' preprocessing lacks its fitted pre_{key} array: the file is incomplete.")
+            if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiu":
+                kind_of = v.dtype if isinstance(v, np.ndarray) else type(v).__name__
+                raise ModelFormatError(f"The model's pre_{key} array is {kind_of}, not numbers: the file is corrupt.")
+            if v.shape not in shapes[f"{key}_"]:
+                raise ModelFormatError(f"The model's pre_{key} array has shape {v.shape}, "
+                                       f"expected {shapes[f'{key}_'][0]}: the file is corrupt.")
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # overflow to inf is caught just below
+            p = cls(kind, per_pixel=per_pixel, eps=float(eps), **fitted)
+        # finite checks after the float32 cast, not before: a float64 1e300 is finite until it is stored as float32
+        for key, v in p.to_arrays().items():
+            if not np.all(np.isfinite(v)):
+                raise ModelFormatError(f"The model's {key} array has NaN or infinite values as float32: the file is corrupt.")
+        if p.std_ is not None and not np.all(p.std_ > 0):
+            raise ModelFormatError("The model's pre_std array has zero or negative values, which divide by zero: the file is corrupt.")
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            p._folded = p._fold()
+        if not all(np.all(np.isfinite(v)) for v in p._folded if v is not None):
+            raise ModelFormatError(f"The model's fitted '{kind}' preprocessing overflows float32 once combined: the file is corrupt.")
         return p
 
     def __repr__(self):
         return f"Preprocess({self.kind!r})"
+
+
+def _positive_number(value):
+    """True for a finite int or float above 0 (not a bool, a string or NaN), as a card's eps must be."""
+    try:
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < float(value) < math.inf
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def fit(kind, x_train, **options):

@@ -2,6 +2,7 @@
 import gzip
 import io
 import pickle
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from engine.bookpickle import safe_unpickle
 from engine.errors import EngineError, MnistFormatError, ModelFormatError
 from engine.idx import decompress, parse_idx
-from engine.modelfile import model_from_arrays, read_npz
+from engine.model import MAX_PARAMS
+from engine.modelfile import BOOK_SIZES, MAX_NPZ_BYTES, check_params, model_from_arrays, read_npz
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -63,14 +65,54 @@ def test_gzip_bomb_is_refused_without_unpacking_it_all():
         decompress(bomb, "bomb.gz")
 
 
+def plain(obj):
+    """True if obj is built only of what safe_unpickle may return: containers, scalars and numeric ndarrays."""
+    if isinstance(obj, np.ndarray):
+        return obj.dtype.kind in "fiub"
+    if isinstance(obj, dict):
+        return all(plain(k) and plain(v) for k, v in obj.items())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return all(plain(v) for v in obj)
+    return obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, bytearray))
+
+
 @FAST
 @given(st.binary(max_size=2048))
 def test_pickle_random_bytes_give_model_format_error(data):
-    with pytest.raises(ModelFormatError):
+    try:
         obj = safe_unpickle(data, "w.pkl")
-        if not isinstance(obj, dict):  # plain values may unpickle; the loader then refuses them as weights
-            raise ModelFormatError("not a dict")
-        raise ModelFormatError("dict without arrays")
+    except ModelFormatError as e:
+        assert str(e).startswith("w.pkl")
+        return
+    assert plain(obj)  # plain values may unpickle; the loader then refuses them as weights
+    with pytest.raises(ModelFormatError, match="^w.pkl"):
+        check_params(obj, name="w.pkl", expect_sizes=BOOK_SIZES)
+
+
+small_arrays = st.builds(lambda shape, dtype: (np.arange(np.prod(shape)) % 3).astype(dtype).reshape(shape),
+                         st.lists(st.integers(0, 4), max_size=3).map(tuple),
+                         st.sampled_from([np.float16, np.float32, np.float64, np.int8, np.uint16, np.int64, np.bool_, ">f8"]))
+plain_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8), small_arrays),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=4), inner, max_size=4)),
+    max_leaves=12)
+
+
+@FAST
+@given(plain_values, st.sampled_from([3, 4]))  # the book's file is protocol 3; 0-2 need _codecs and 5 numpy's _frombuffer
+def test_pickles_of_plain_weights_round_trip(obj, protocol):
+    def same(a, b):  # numpy unpickles big-endian arrays in native order: same kind, size and values
+        if isinstance(a, np.ndarray):
+            return (isinstance(b, np.ndarray) and (a.dtype.kind, a.dtype.itemsize, a.shape) == (b.dtype.kind, b.dtype.itemsize, b.shape)
+                    and np.array_equal(a, b))
+        if isinstance(a, (list, dict)):
+            return type(a) is type(b) and len(a) == len(b) and all(
+                same(x, y) for x, y in (zip(a.values(), b.values(), strict=True) if isinstance(a, dict) else zip(a, b, strict=True)))
+        return type(a) is type(b) and a == b
+    back = safe_unpickle(pickle.dumps(obj, protocol=protocol), "w.pkl")
+    assert same(obj, back)
+    if isinstance(back, dict):  # the weights a loader reads are plain ndarrays, not the unpickler's checked subclass
+        assert all(type(v) is np.ndarray for v in back.values() if isinstance(v, np.ndarray))
 
 
 class Payload:
@@ -108,8 +150,9 @@ def npz_bytes(**arrays):
 
 array_strategy = st.one_of(
     st.builds(lambda s: np.zeros(s, np.float32), st.tuples(st.integers(0, 12), st.integers(0, 12))),
-    st.builds(lambda s: np.full(s, np.nan, np.float32), st.tuples(st.integers(1, 5))),
-    st.builds(lambda s: np.full(s, np.inf, np.float64), st.tuples(st.integers(1, 5))),
+    st.builds(lambda s, bad, dtype: np.full(s, bad, dtype), st.tuples(st.integers(1, 5)), st.sampled_from([np.nan, np.inf, -np.inf]),
+              st.sampled_from([np.float16, np.float32, np.float64])),
+    st.builds(lambda s, big: np.full(s, big, np.float64), st.tuples(st.integers(1, 5)), st.sampled_from([1e300, -1e39, 3.5e38])),
     st.builds(lambda s: np.zeros(s, np.int8), st.tuples(st.integers(1, 5), st.integers(1, 5))),
     st.builds(lambda s: np.zeros(s, np.complex64), st.tuples(st.integers(1, 5))),
     st.builds(lambda: np.array(["x"])),
@@ -117,7 +160,8 @@ array_strategy = st.one_of(
 
 
 @FAST
-@given(st.dictionaries(st.sampled_from(["W1", "b1", "W2", "b2", "W3", "b3", "x", "card"]), array_strategy, max_size=7))
+@given(st.dictionaries(st.sampled_from(["W1", "b1", "W2", "b2", "W3", "b3", "x", "card", "pre_mean", "pre_std", "pre_zca"]),
+                       array_strategy, max_size=7))
 def test_random_npz_content_gives_one_clear_error(arrays):
     with pytest.raises(ModelFormatError):
         model_from_arrays(read_npz(npz_bytes(**arrays), "m.npz"), None, "m.npz")
@@ -139,19 +183,81 @@ def test_npz_with_object_arrays_is_refused():
 def test_npz_zip_bomb_declared_size_is_refused():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("W1.npy", bytes(300 * 2**20))
+        z.writestr("W1.npy", bytes(MAX_NPZ_BYTES + 2**20))  # just over the cap: the test need not hold 300 MB
     buf.seek(0)
     with pytest.raises(ModelFormatError, match="refused"):
         read_npz(buf, "bomb.npz")
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_nan_and_inf_weights_are_refused(bad):
+def npy(shape, dtype, *, trailing=0):
+    """A .npy member of zeros, with `trailing` extra zero bytes after the data its header declares."""
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": shape})
+    return out.getvalue() + bytes(int(np.prod(shape)) * np.dtype(dtype).itemsize + trailing)
+
+
+def zipped(members):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+BELOW_THE_CAP = {  # small files whose members unpack to far more than a model may hold, each under MAX_NPZ_BYTES
+    "a header declaring twice the parameter budget": (
+        {"W1.npy": npy((784, 5000), np.float32), "b1.npy": npy((5000,), np.float32),
+         "W2.npy": npy((5000, 10), np.float32), "b2.npy": npy((10,), np.float32)},
+        f"3,975,010 weights and biases, over the limit of {MAX_PARAMS:,}"),
+    "30 MB of zeros trailing a small array": ({"W1.npy": npy((784, 10), np.float32, trailing=30 * 2**20),
+                                              "b1.npy": npy((10,), np.float32)}, "not what its header declares"),
+    "a card of 8 MB": ({"W1.npy": npy((784, 10), np.float32), "b1.npy": npy((10,), np.float32),
+                        "card.npy": npy((8 * 2**20,), np.uint8)}, "card declares 8,388,608 values"),
+    "a whitening matrix of 4 million values": ({"W1.npy": npy((784, 10), np.float32), "b1.npy": npy((10,), np.float32),
+                                               "pre_zca.npy": npy((2000, 2000), np.float32)}, "pre_zca declares 4,000,000 values"),
+    "a member that is not an array": ({"W1.npy": npy((784, 10), np.float32), "notes.txt": bytes(30 * 2**20)}, "not a .npy array"),
+}
+
+
+@pytest.mark.parametrize("case", list(BELOW_THE_CAP))
+def test_small_npz_unpacking_beyond_the_budget_is_refused_without_unpacking(case):
+    members, words = BELOW_THE_CAP[case]
+    data = zipped(members)
+    assert len(data) < 200_000 and sum(map(len, members.values())) <= MAX_NPZ_BYTES
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFormatError, match=words):
+            read_npz(io.BytesIO(data), "bomb.npz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * len(data) + 2**20  # the file and a few buffers: no member was unpacked
+
+
+def test_a_member_whose_zip_entry_hides_its_size_is_refused():
+    data = bytearray(zipped({"W1.npy": npy((784, 10), np.float32, trailing=30 * 2**20), "b1.npy": npy((10,), np.float32)}))
+    at = data.find(b"PK\x01\x02")  # W1.npy in the central directory: claim only the size its header needs
+    data[at + 24:at + 28] = len(npy((784, 10), np.float32)).to_bytes(4, "little")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFormatError, match="bomb.npz is not a valid .npz model file .BadZipFile: Bad CRC-32"):
+            read_npz(io.BytesIO(bytes(data)), "bomb.npz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # reading stops at the declared size, then the checksum gives the lie away
+
+
+@pytest.mark.parametrize("dtype, bad", [(dtype, bad) for dtype in (np.float16, np.float32, np.float64) for bad in (np.nan, np.inf, -np.inf)]
+                         + [(np.float64, 1e300), (np.float64, -1e39)])  # finite in float64, infinite once stored as float32
+def test_nan_inf_and_float32_overflow_weights_are_refused(dtype, bad):
     rng = np.random.default_rng(0)
-    arrays = {"W1": rng.normal(size=(784, 10)).astype(np.float32), "b1": np.zeros(10, np.float32)}
+    arrays = {"W1": rng.normal(size=(784, 10)).astype(dtype), "b1": np.zeros(10, dtype)}
     arrays["W1"][3, 4] = bad
-    with pytest.raises(ModelFormatError, match="NaN or infinite"):
+    with pytest.raises(ModelFormatError, match="^m.npz: W1 contains NaN or infinite values as float32"):
         model_from_arrays(arrays, None, "m.npz")
+    arrays["W1"][3, 4] = 3e38 if dtype == np.float64 else 60000.0  # finite as float32 (and float16): accepted
+    assert np.isfinite(model_from_arrays(arrays, None, "m.npz").params["W1"]).all()
 
 
 def test_every_engine_error_is_an_engine_error():

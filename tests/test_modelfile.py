@@ -3,6 +3,7 @@ import io
 import json
 import os
 import pickle
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -12,7 +13,7 @@ import engine.modelfile
 from engine.data import load_raw
 from engine.errors import EngineError, ModelFormatError
 from engine.functions import softmax
-from engine.model import MLP
+from engine.model import MLP, fold
 from engine.modelfile import check_params, load_model, save_model
 from engine.preprocess import KINDS, fit
 from tests.synth import synthetic_digits
@@ -133,6 +134,36 @@ def test_wrong_shapes_name_the_layer_and_both_shapes(tmp_path, key, shape, expec
     assert f"layer {key[1]}" in msg and key in msg and str(shape) in msg and f"expected {expected}" in msg
 
 
+@pytest.mark.parametrize("dtype, bad", [(np.float64, 1e300), (np.float64, -4e38), (np.float16, np.inf), (np.float16, np.nan)])
+@pytest.mark.parametrize("fmt", ["pkl", "npz"])
+def test_weights_infinite_once_stored_as_float32_are_refused(tmp_path, dtype, bad, fmt):
+    params = random_params(dtype=dtype)
+    params["W2"].flat[7] = bad  # 1e300 is finite in float64: only the float32 copy the model keeps is infinite
+    path = tmp_path / f"w.{fmt}"
+    write_pickle(path, params) if fmt == "pkl" else np.savez(path, **params)
+    with pytest.raises(ModelFormatError, match=f"^w.{fmt}: W2 contains NaN or infinite values as float32 .* re-export the model"):
+        load_model(path)
+
+
+def test_shapes_are_checked_before_any_weight_is_copied():
+    params = random_params(dtype=np.float64)
+    params["W1"] = np.zeros((784, 600))  # wrong width: refused from its shape, not after a float32 copy and a scan
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFormatError, match="layer 1 weight W1 has shape"):
+            check_params(params, name="w.pkl", expect_sizes=BOOK_SIZES)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000  # the float32 copy of W1 alone would be 1,881,600 bytes
+
+
+def test_a_pickle_of_the_wrong_depth_is_refused(tmp_path):
+    params = random_params((784, 50, 100, 10, 10))
+    with pytest.raises(ModelFormatError, match="^w.pkl has 4 weight layers; expected 3"):
+        load_model(write_pickle(tmp_path / "w.pkl", params))
+
+
 def test_integer_weights_are_accepted_as_float32(tmp_path):
     # check_params takes any real numeric dtype (float, int, uint) and converts; bool and complex are refused
     params = random_params(dtype=np.float64)
@@ -215,6 +246,36 @@ def test_fast_predict_matches_the_traced_forward_pass(pixels, kind, activation):
     np.testing.assert_allclose(model.predict_proba(x.astype(np.float64)), reference, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose(model.predict_proba(x.reshape(-1, 28, 28)), reference, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose(reference, softmax(model.scores(model.prepare(x))), rtol=1e-5, atol=1e-7)
+
+
+def float64_fold(params, *, activation, scale):
+    """The fold as it was computed before the float32 cache: every weight copied to float64, then cast back."""
+    L = len(params) // 2
+    Ws = [params[f"W{i}"].astype(np.float64) for i in range(1, L + 1)]
+    bs = [params[f"b{i}"].astype(np.float64) for i in range(1, L + 1)]
+    Ws[0] *= scale
+    if activation == "sigmoid":
+        for i in range(1, L):
+            bs[i] += 0.5 * Ws[i].sum(axis=0)
+            Ws[i] *= 0.5
+        for i in range(L - 1):
+            Ws[i] *= 0.5
+            bs[i] *= 0.5
+    return [(W.astype(np.float32), b.astype(np.float32)) for W, b in zip(Ws, bs, strict=True)]
+
+
+@pytest.mark.parametrize("sizes", [(784, 10), (784, 30, 10), BOOK_SIZES])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+@pytest.mark.parametrize("kind", ["raw", "unit", "center"])
+def test_the_float32_fold_gives_the_float64_folds_weights_bit_for_bit(pixels, sizes, activation, kind):
+    model = make_model(kind, pixels, activation=activation, sizes=sizes, seed=4)
+    layers, rest = fold(model.params, activation=activation, preprocess=model.preprocess)
+    assert (rest is None) == (kind != "center")
+    scale = float(model.preprocess.scale) if kind == "unit" else 1.0
+    for (W, b), (W64, b64) in zip(layers, float64_fold(model.params, activation=activation, scale=scale), strict=True):
+        assert W.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(W, W64)
+        np.testing.assert_array_equal(b, b64)
 
 
 def test_predict_with_explicit_or_no_preprocessing(pixels):

@@ -114,3 +114,42 @@ def test_unfitted_and_damaged_preprocessing_fail_clearly(digits):
         Preprocess.from_card({"kind": "center"}, {"pre_mean": np.zeros(10, np.float32)})
     with pytest.raises(ModelFormatError, match="lacks its fitted pre_zca"):
         Preprocess.from_card({"kind": "whiten"}, {"pre_mean": np.zeros(784, np.float32)})
+
+
+@pytest.mark.parametrize("eps", ["abc", "0.1", None, 0, -1, float("nan"), float("inf"), True, [0.1], pytest.param(10**400, id="10**400")])
+def test_a_card_with_a_bad_eps_is_refused_with_one_clear_error(eps, fits):
+    with pytest.raises(ModelFormatError, match=r"^The model card's preprocess\.eps is .+; set it to a positive number such as 0\.1\.$"):
+        Preprocess.from_card({"kind": "whiten", "eps": eps}, fits["whiten"].to_arrays())
+
+
+def test_a_card_with_a_bad_per_pixel_is_refused(fits):
+    with pytest.raises(ModelFormatError, match=r"^The model card's preprocess\.per_pixel is 'no'; set it to true or false\.$"):
+        Preprocess.from_card({"kind": "standardize", "per_pixel": "no"}, fits["standardize"].to_arrays())
+
+
+def test_a_bad_eps_in_a_model_files_card_names_the_file(tmp_path, fits):
+    model = MLP(init_params([784, 20, 10], activation="sigmoid", rng=np.random.default_rng(3)), preprocess=fits["whiten"])
+    np.savez(tmp_path / "m.npz", **model.params, **fits["whiten"].to_arrays())  # a bare .npz: its card is the sidecar
+    (tmp_path / "m.json").write_text('{"preprocess": {"kind": "whiten", "eps": "abc"}}')
+    with pytest.raises(ModelFormatError, match=r"^m.npz: The model card's preprocess\.eps is 'abc'"):
+        load_model(tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize("kind, key, value, words", [
+    ("center", "pre_mean", 1e300, "pre_mean array has NaN or infinite values as float32"),  # finite only until the cast
+    ("standardize", "pre_std", 1e-50, "pre_std array has zero or negative values"),  # 0 as float32: pixels / 0
+    ("standardize", "pre_std", -1.0, "pre_std array has zero or negative values"),
+    ("standardize", "pre_mean", np.nan, "pre_mean array has NaN or infinite values"),
+    ("whiten", "pre_zca", 3e38, "overflows float32 once combined"),  # finite, but mean @ zca is not
+])
+def test_fitted_arrays_that_are_not_finite_as_float32_are_refused(fits, kind, key, value, words):
+    arrays = {k: v.astype(np.float64) for k, v in fits[kind].to_arrays().items()}
+    arrays[key] = np.full_like(arrays[key], value)
+    with pytest.raises(ModelFormatError, match=words):
+        Preprocess.from_card({"kind": kind}, arrays)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_fitted_preprocessing_counts_its_bytes(kind, fits):
+    fitted = sum(v.nbytes for v in fits[kind].to_arrays().values())
+    assert fits[kind].nbytes == 2 * fitted and (fitted == 0) == (kind in ("raw", "unit"))

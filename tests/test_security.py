@@ -1,6 +1,9 @@
 """Grep guards for SECURITY.md: no pickle execution, no network access but the MNIST download, telemetry off, XSRF on."""
+import ast
 import re
 import tomllib
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -27,9 +30,70 @@ def test_sources_are_found():
 
 
 def test_pickle_is_only_read_by_the_restricted_unpickler():
-    hits = lines_matching(r"\bpickle\.(loads?|Unpickler)\b|\bcPickle\b|\bdill\b|\bjoblib\.load\b|\btorch\.load\b")
+    hits = lines_matching(r"\bpickle\.(loads?|Unpickler)\b|\bcPickle\b|\bdill\b|\bjoblib\.load\b|\btorch\.load\b|\bread_pickle\b")
     assert {h[0] for h in hits} <= {"engine/bookpickle.py"}, hits
     assert any("class SafeUnpickler(pickle.Unpickler)" in h[2] for h in hits)
+
+
+# modules that turn bytes into objects by running code; only engine/bookpickle.py may import pickle, to restrict it
+CODE_RUNNING_LOADERS = {"pickle", "_pickle", "cPickle", "marshal", "dill", "cloudpickle", "joblib", "shelve"}
+DYNAMIC_IMPORTS = {"__import__", "import_module"}
+
+
+def imports_of(source):
+    """[(line, module)] for every import in Python source, in any form: import, from-import, __import__, import_module.
+
+    A dynamic import whose name is not a string literal is reported as '?', since it could name anything.
+    """
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):  # `from pickle import loads`; `from . import pickle` names the module last
+            found += [(node.lineno, node.module)] if node.module else [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in DYNAMIC_IMPORTS:
+            found.append((node.lineno, _literal_name(node.args[0] if node.args else None)))
+    return found
+
+
+def _literal_name(arg):
+    """The module a dynamic import names: a string literal, f"{__name__}.x" (the package's own module), else '?'."""
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    if isinstance(arg, ast.JoinedStr) and len(arg.values) > 1 and getattr(arg.values[0], "value", None) is not None:
+        first, second = arg.values[0].value, arg.values[1]
+        if getattr(first, "id", None) == "__name__" and isinstance(second, ast.Constant) and str(second.value).startswith("."):
+            return "__name__.submodule"
+    return "?"
+
+
+def loader_imports(source):
+    """[(line, module)] of the imports in source that load a code-running deserializer, or could (a computed name)."""
+    return [(n, m) for n, m in imports_of(source) if m == "?" or m.split(".")[0] in CODE_RUNNING_LOADERS]
+
+
+@pytest.mark.parametrize("source", [
+    "from pickle import loads", "import pickle as p", "import os, marshal", "from dill import load",
+    "import cloudpickle.cloudpickle", "from _pickle import Unpickler", "def f():\n    import joblib",
+    "shelf = __import__('shelve')", "import importlib\nm = importlib.import_module('pickle')",
+    "name = 'pic' + 'kle'\nm = __import__(name)", "from . import pickle", "m = importlib.import_module(f'{x}.y')",
+])
+def test_the_import_guard_catches_every_form(source):
+    assert loader_imports(source), source
+
+
+@pytest.mark.parametrize("source", [
+    "from engine.bookpickle import safe_unpickle", "import pickletools", "from .bookpickle import safe_unpickle",
+    "# import pickle", "text = 'import pickle'", "import numpy as np", "m = importlib.import_module(f'{__name__}.{name}')",
+])
+def test_the_import_guard_leaves_other_imports_alone(source):
+    assert loader_imports(source) == []
+
+
+def test_only_the_restricted_unpickler_imports_a_code_running_loader():
+    hits = {p.relative_to(ROOT).as_posix(): [m for _, m in loader_imports(p.read_text())] for p in project_sources()}
+    assert hits.pop("engine/bookpickle.py") == ["pickle"]
+    assert {path: found for path, found in hits.items() if found} == {}
 
 
 def test_no_allow_pickle_true_anywhere():
