@@ -1,5 +1,6 @@
 """Hostile links and model cards on a shared server (issue 13): repeated or endless lists in a URL, card text that
 tries to be Markdown or HTML, control characters in a card. Each gets a bounded, inert result, never an exception."""
+import json
 import re
 import time
 
@@ -67,3 +68,27 @@ def test_the_report_of_a_model_with_control_characters_downloads(app_env):
     at = with_session_model(run_page("evaluate"), model)
     html = at.session_state["ev_report_html"]()
     assert "\x00" not in html and "<img src=x" not in html and "&lt;img src=x onerror" in html
+
+
+def test_a_session_holds_a_stated_number_of_megabytes_of_models_not_a_count():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import json
+
+        import streamlit as st
+
+        from tests.apptest_helpers import random_model
+        from ui import models
+
+        big = [random_model([784, 2400, 10], seed=i) for i in range(2)]  # 1.9 M parameters each, ~15 MB resident
+        out = [models._add("upload", f"big{i}", m) for i, m in enumerate(big)]
+        st.text(json.dumps({"evicted": out, "mb": models.session_mb(), "each": big[0].nbytes / 2**20,
+                            "kept": sorted(models._session_dict("upload"))}))
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    got = json.loads(at.text[0].value)
+    assert 12 < got["each"] < 24  # one such net fits the budget, two do not
+    assert got["evicted"] == [None, "upload:big0"] and got["kept"] == ["big1"]
+    assert got["mb"] <= 24

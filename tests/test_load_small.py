@@ -160,7 +160,7 @@ def test_uploads_are_capped_at_five_per_session_and_the_ui_says_so(app_env):
     labels = at.selectbox(key="model_pick").options  # "Upload 6 (upload:net6)": title and id
     assert [m.split("(")[-1].rstrip(")") for m in labels if "(upload:" in m] == [f"upload:net{i}" for i in range(2, 7)]
     assert at.selectbox(key="model_pick").value == "upload:net6"
-    assert any("upload:net1 was removed to keep at most 5 uploads" in s.value for s in at.success)
+    assert any("upload:net1 was removed: a session keeps at most 5 uploads" in s.value for s in at.success)
 
 
 @pytest.mark.mnist

@@ -1,7 +1,8 @@
 """Which models the app can use: shipped models/*.npz, the book's weights, uploads and models trained this session.
 
 Ids: "default" (models/default.npz; any models/NAME.npz is "NAME"), "book" ($BOOK_WEIGHTS),
-"upload:NAME" and "session:NAME" (kept per user in st.session_state, at most MAX_PER_KIND each, oldest evicted).
+"upload:NAME" and "session:NAME" (kept per user in st.session_state: at most MAX_PER_KIND each and MAX_SESSION_MB
+together, the oldest evicted first).
 Shipped and book models are cached once per process and shared: never mutate one (copy it first).
 """
 import os
@@ -17,7 +18,10 @@ from ui import loaders, share
 from ui.inert import one_line
 
 ROOT = Path(__file__).resolve().parents[1]
-MAX_PER_KIND = 5  # uploads and session-trained models each; a class of 30 x 5 small nets stays well under 100 MB
+MAX_PER_KIND = 5  # uploads and session-trained models each: a short menu
+# Memory a session's models may hold (MLP.nbytes: weights, their folded copy, preprocessing), uploads and trained
+# together. The largest net a file may hold (engine.model.MAX_PARAMS, 2 M parameters) takes about 16 MB, so it fits.
+MAX_SESSION_MB = 24
 PICK_KEY = "model_pick"  # the sidebar select box's session key
 _KINDS = {"session": "models_session", "upload": "models_upload"}  # id prefix -> session_state dict
 
@@ -68,16 +72,29 @@ def clean_name(name):
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:40] or "model"
 
 
+def session_mb():
+    """Megabytes held by this session's uploaded and trained models."""
+    return sum(m.nbytes for kind in _KINDS for m in _session_dict(kind).values()) / 2**20
+
+
 def _add(kind, name, model):
-    """Store a model under kind:name (replacing one of that name); return the evicted id, if the oldest had to go."""
+    """Store a model under kind:name (replacing one of that name); return the ids evicted to stay in budget, or None."""
+    mb = model.nbytes / 2**20
+    if mb > MAX_SESSION_MB:
+        raise ModelFormatError(f"This model takes {mb:.0f} MB in memory; a session keeps at most {MAX_SESSION_MB} MB of "
+                               "models: use a smaller network.")
     store = _session_dict(kind)
     store.pop(name, None)
     store[name] = model
-    if len(store) > MAX_PER_KIND:
-        oldest = next(iter(store))
-        del store[oldest]
-        return f"{kind}:{oldest}"
-    return None
+    evicted = []
+    while len(store) > MAX_PER_KIND or session_mb() > MAX_SESSION_MB:
+        # the oldest of this kind goes first, then the other kind's; the model just added stays
+        victim_kind = kind if len(store) > 1 else next(k for k in _KINDS if k != kind)
+        victims = _session_dict(victim_kind)
+        oldest = next(iter(victims))
+        del victims[oldest]
+        evicted.append(f"{victim_kind}:{oldest}")
+    return ", ".join(evicted) or None
 
 
 def add_session_model(name, model):

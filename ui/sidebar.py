@@ -24,7 +24,7 @@ def _on_model_upload():
     st.session_state[models.PICK_KEY] = mid
     note = t("shell.upload_ok", id=mid)
     if evicted:
-        note += " " + t("shell.evicted", id=evicted, n=models.MAX_PER_KIND)
+        note += " " + t("shell.evicted", id=evicted, n=models.MAX_PER_KIND, mb=models.MAX_SESSION_MB)
     st.session_state[NOTICE_KEY] = ("ok", note)
 
 
