@@ -9,6 +9,9 @@ from ui import urlstate
 
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "i18n"
 LANGS = {"en": "English", "zh": "简体中文", "ja": "日本語"}  # each language named in itself, so a reader finds their own
+# <html lang> per language: the browser picks Simplified Chinese glyphs for zh-Hans (not Japanese ones for the same
+# code points), and screen readers read in the right voice
+HTML_LANG = {"en": "en", "zh": "zh-Hans", "ja": "ja"}
 DEFAULT = "en"
 PICK_KEY = "lang_picker"  # the sidebar select box's session key
 
@@ -43,6 +46,12 @@ def _keep(lang):
 def _on_pick():
     """The new language goes into the URL before the rerun, so every t() of that run (page titles too) uses it."""
     _keep(st.session_state[PICK_KEY])
+
+
+def mark_page():
+    """Set <html lang> to the current language (Streamlit serves every page as lang="en")."""
+    code = HTML_LANG[current_lang()]  # one of three fixed strings: nothing from the visitor reaches the script
+    st.sidebar.html(f"<script>document.documentElement.lang = {json.dumps(code)};</script>", unsafe_allow_javascript=True)
 
 
 def language_picker():

@@ -44,6 +44,7 @@ def page(url_path):
     default_model = sidebar.model_picker()
     sidebar.data_status()
     share.reserve(url_path, default_model=default_model)
+    i18n.mark_page()
     with menu:
         nav.menu()
 

@@ -71,3 +71,23 @@ def test_the_language_survives_the_page_menu_and_the_link_box_says_where_you_are
     assert link == f"{app_url}/glossary?lang=ja"
     assert re.search(TITLES["ja"]["share.label"].split(" ", 1)[1], page.get_by_test_id("stSidebar").inner_text())
     assert_clean(page, console_errors)
+
+
+def used_fonts(page, selector):
+    """The font faces Chromium really drew selector's text with (DevTools' platform fonts), most glyphs first."""
+    cdp = page.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]  # enables the DOM agent, which CSS needs
+    cdp.send("CSS.enable")
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return [f["familyName"] for f in sorted(fonts, key=lambda f: -f["glyphCount"])]
+
+
+@pytest.mark.parametrize(("lang", "html_lang", "face"), [("zh", "zh-Hans", "Noto Sans CJK SC"), ("ja", "ja", "Noto Sans CJK JP"),
+                                                         ("en", "en", None)])
+def test_the_page_says_its_language_so_the_browser_draws_the_right_glyphs(page, app_url, lang, html_lang, face):
+    page.set_viewport_size(VIEWPORT)
+    show(page, f"{app_url}/dataset?lang={lang}", TITLES[lang]["dataset.title"])
+    page.wait_for_function(f"() => document.documentElement.lang === '{html_lang}'", timeout=10_000)
+    if face:  # the title's Han characters: Simplified Chinese shapes for zh, Japanese ones for ja
+        assert used_fonts(page, "h1")[0] == face, used_fonts(page, "h1")
