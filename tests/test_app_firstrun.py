@@ -1,13 +1,18 @@
 """The first-run panel on a shared server (issue 13): the dataset is the server's, so a page installs MNIST only while
 none is present, as one set told apart by headers; with MNIST_DIR set, nothing writes into a cache never read."""
 import gzip
+import json
+
+import pytest
 
 from tests import apptest_helpers
 from tests.apptest_helpers import assert_no_exception, page_text, run_page
+from tests.conftest import ROOT
 from tests.synth import idx_bytes, synthetic_digits
 
 no_data_env = apptest_helpers.no_data_env  # fixture
 app_env = apptest_helpers.app_env  # fixture
+CATALOG = {lang: json.loads((ROOT / "i18n" / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "zh", "ja")}
 
 
 def uploads(n_train, n_test, *, seed=0):
@@ -60,3 +65,15 @@ def test_a_broken_mnist_dir_is_named_and_nothing_offers_to_write_elsewhere(no_da
     assert not [b for b in at.button if b.label == "Download MNIST"]
     assert not at.get("file_uploader") or all(u.key != "firstrun_upload" for u in at.get("file_uploader"))
     assert not no_data_env.exists()  # nothing written into the cache
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
+def test_an_offline_download_leads_with_what_to_do_instead(no_data_env, lang):
+    at = run_page("dataset", query={"lang": lang})
+    next(b for b in at.button if b.key == "firstrun_download").click().run()
+    assert_no_exception(at)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1, errors
+    first_line = errors[0].split("\n")[0]
+    assert first_line == CATALOG[lang]["error.download"]  # the advice first, in the reader's language
+    assert ("MNIST_DIR" in first_line) and ("no-such-mirror" in errors[0])  # then the engine's detail, as code

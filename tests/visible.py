@@ -74,6 +74,9 @@ def figure_texts(spec):
     return out
 
 
+SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
+
+
 def texts(at):
     """Every string a reader sees on an AppTest page (main area and sidebar), code and LaTeX left out."""
     out = []
@@ -90,7 +93,7 @@ def texts(at):
             continue
         for f, v in proto.ListFields():
             if f.name in ("body", "label", "help", "placeholder", "delta") and isinstance(v, str):
-                out.append(v)
+                out.append(SCRIPT.sub("", v))  # a script is code, not something a reader sees
             elif f.name == "options":
                 out += [o if isinstance(o, str) else getattr(o, "content", "") for o in v]
             elif f.name == "imgs":

@@ -44,10 +44,13 @@ def key_of(error):
     return "error.engine"
 
 
+LEAD = {"error.download"}  # headlines that lead in English too: what to do now says more than the network's errno
+
+
 def explained(key, detail):
-    """Markdown: the engine's English sentence as typed; in another language the headline of key, then the sentence as code."""
+    """Markdown: the engine's English sentence as typed; in another language (or for LEAD keys) key's headline first."""
     detail = str(detail).strip()
-    if current_lang() == "en":
+    if current_lang() == "en" and key not in LEAD:
         return plain(detail)  # shown as typed: a file name never turns into Markdown
     fence = "~~~" if "```" in detail else "```"
     return f"{t(key)}\n\n{fence}text\n{detail}\n{fence}"
