@@ -28,7 +28,7 @@ BOOK_SIZES = [784, 50, 100, 10]
 def refuse_params(name, n):
     """Raise the one error for a net over MAX_PARAMS weights and biases, from its shapes, before anything is copied."""
     raise ModelFormatError(f"{name} declares {n:,} weights and biases, over the limit of {MAX_PARAMS:,}: "
-                           f"use a smaller net (the training page's largest, 784-512-512-512-10, has 932,362).")
+                           f"use a smaller net (784-512-512-512-10, twice as wide as the training page's largest, has 932,362).")
 
 
 def check_params(params, *, name, expect_sizes=None):

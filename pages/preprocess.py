@@ -6,7 +6,7 @@ import streamlit as st
 from engine.preprocess import KINDS
 from engine.saturation import CLIP, SATURATED
 from engine.train import TrainConfig
-from ui import errors, firstrun, jobs, loaders, models, panels, shell, urlstate
+from ui import errors, firstrun, jobs, loaders, models, panels, shell, slots, urlstate
 from ui.curves import KIND_COLORS, curves
 from ui.i18n import t
 from ui.preprocess import cache as train_cache
@@ -16,7 +16,9 @@ shell.page("preprocess")
 
 TABS = ("data", "accuracy", "mismatch", "compare")
 JOB = "prep_job"
-MAX_EPOCHS = 10  # five nets per comparison: 10 epochs of each on 60,000 images stays within a few minutes here
+# five nets per comparison, within ui/jobs.py's MAX_RUN_SECONDS: all five kinds for 2 epochs on 60,000 images took 8.8 s
+# through engine.trainproc.TrainProcess on this 2-core server (2 Dec 2026, load average ~6), so 10 epochs take about a minute
+MAX_EPOCHS = 10
 SUBSETS = (1000, 5000, 10000, 30000, 60000)
 COMPARE = TrainConfig(optimizer="adam", lr=0.002, schedule="cosine")  # the shipped pre-* models' settings; 784-50-100-10 sigmoid
 COMPARE_N = 10_000  # default training images of a fresh comparison: a few seconds per net
@@ -163,9 +165,11 @@ with tabs["compare"]:
             st.warning(t("prep.cmp_pick"))
         config = replace(COMPARE, epochs=int(epochs), seed=int(seed))
         st.button(t("prep.cmp_start"), icon="⚖️", type="primary", disabled=running or not ok, key="pp_start",
-                  on_click=lambda: jobs.start(JOB, loaders.dataset(), kinds, config, n_train=n_train, comparison=True))
+                  on_click=lambda: jobs.start(JOB, loaders.dataset(), kinds, config, n_train=n_train, comparison=True),
+                  help=t("prep.cmp_start_help", minutes=jobs.minutes()))
+        pace = jobs.poll_every(job)
 
-        @st.fragment(run_every=jobs.POLL if running else None)
+        @st.fragment(run_every=pace)
         def progress():
             job = jobs.job_of(JOB)
             if job is None:
@@ -173,10 +177,12 @@ with tabs["compare"]:
             if not job.running and not job.claimed:  # finished since the last full run: rerun it, so the settings unlock
                 job.claimed = True
                 st.rerun()
+            if jobs.poll_every(job) != pace:  # it left the line for a slot: a full run sets the quicker pace
+                st.rerun()
             snap = job.snapshot()
             latest = snap["latest"]
             if snap["state"] == "waiting":
-                st.info(t("train.waiting", busy=jobs.busy(), slots=jobs.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
+                st.info(t("train.waiting", busy=jobs.busy(), slots=slots.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
             elif job.running:
                 words = dict(kind=snap["current"], k=job.names.index(snap["current"]) + 1, n=len(job.names), s=f"{snap['elapsed']:.0f}",
                              epoch=latest["epoch"] if latest else 0, epochs=job.config.epochs)
@@ -184,8 +190,12 @@ with tabs["compare"]:
                 st.button(t("train.stop"), icon="⏹️", on_click=jobs.stop, args=(JOB,), key="pp_stop", help=t("prep.cmp_stop_help"))
             elif snap["state"] == "failed":
                 st.error(errors.training(snap["error"]), icon="⚠️")
+            elif snap["state"] == "refused":
+                st.warning(jobs.busy_message(job), icon="🚦")
+            elif snap["state"] == "stopped" and not job.models:
+                st.warning(jobs.stopped_empty(job), icon="⏹️")
 
-        @st.fragment(run_every=jobs.CHART_EVERY if running else None)
+        @st.fragment(run_every=jobs.chart_every(job))
         def curves():
             job = jobs.job_of(JOB)
             if job is None:
@@ -197,7 +207,9 @@ with tabs["compare"]:
         curves()
         if job is not None and job.claimed and job.models:
             if job.state == "stopped":
-                st.warning(t("prep.cmp_stopped", done=", ".join(job.models)))
+                done = ", ".join(job.models)
+                st.warning(t("prep.cmp_time_limit", minutes=jobs.minutes(), done=done) if job.reason == "time"
+                           else t("prep.cmp_stopped", done=done))
             ms = job.models.values()
             st.dataframe({t("prep.col_kind"): list(job.models), t("prep.col_val"): [f"{m.card['val_accuracy']:.2%}" for m in ms],
                           t("prep.col_best"): [m.card["best_epoch"] for m in ms],

@@ -6,13 +6,18 @@ from engine.modelfile import card_json, model_bytes
 from engine.optim import OPTIMIZERS
 from engine.preprocess import KINDS
 from engine.train import TrainConfig
-from ui import errors, firstrun, jobs, loaders, models, nav, panels, shell, urlstate
+from ui import errors, firstrun, jobs, loaders, models, nav, panels, shell, slots, urlstate
 from ui.i18n import t
 
 shell.page("train")
 
 JOB = "train_job"
-MAX_LAYERS, MAX_WIDTH, MAX_EPOCHS = 3, 512, 30  # with batches >= 10 every allowed run ends within minutes here
+# The largest offered run must end within jobs.MAX_RUN_SECONDS (10 min). Measured 2 Dec 2026 on this 2-core server
+# (load average 5-7: other work and a second training), through engine.trainproc.TrainProcess at nice 19 on real
+# MNIST, 55,000 training images, adam, augmentation on, whiten: 784-256-256-256-10 in batches of 10 took 21-31 s per
+# epoch (3 full epochs: 77.8 s), so 15 epochs take at most ~8 min. 784-512-512-512-10 took ~63 s per epoch (5,500
+# steps of 10.5 ms, plus ~5 s of augmentation), so 30 epochs were ~32 min: too long for a shared room.
+MAX_LAYERS, MAX_WIDTH, MAX_EPOCHS = 3, 256, 15
 BATCHES = (10, 20, 50, 100, 200, 500, 1000)
 SUBSETS = (1000, 5000, 10000, 30000, 60000)
 BOOK = TrainConfig()  # 784-50-100-10 sigmoid: the book's network; Adam lr 0.001 on batches of 100
@@ -79,8 +84,8 @@ with data:
                                help=t("train.subset_help"))
     seed = st.number_input(t("train.seed"), min_value=0, max_value=2**31 - 1, step=1, key="tr_seed", disabled=running,
                            help=t("train.seed_help"))
-st.caption(t("train.bounds", layers=MAX_LAYERS, width=MAX_WIDTH, epochs=MAX_EPOCHS, batch=BATCHES[0],
-             slots=jobs.MAX_RUNNING))
+st.caption(t("train.limits", layers=MAX_LAYERS, width=MAX_WIDTH, epochs=MAX_EPOCHS, batch=BATCHES[0],
+             slots=slots.MAX_RUNNING, queue=slots.MAX_WAITING, minutes=jobs.minutes()))
 
 config = TrainConfig(hidden=tuple(widths), activation=act, optimizer=opt, lr=float(lr), epochs=int(epochs), batch_size=int(bs),
                      weight_decay=float(wd), preprocess=pre, augment=bool(aug), seed=int(seed),
@@ -101,14 +106,17 @@ def start():
 if problem:
     st.error(problem)
 st.button(t("train.start"), icon="🏋️", type="primary", disabled=running or bool(problem), on_click=start, key="tr_start",
-          help=t("train.start_help"))
+          help=t("train.start_limit_help", minutes=jobs.minutes()))
 urlstate.write(layers=layers, w1=widths[0], w2=widths[1] if layers > 1 else None, w3=widths[2] if layers > 2 else None,
                act=act, opt=opt, lr=f"{lr:g}", bs=bs, epochs=epochs, wd=f"{wd:g}", pre=pre, aug=int(aug), seed=seed, n=n_train,
                defaults={**DEFAULTS, "lr": f"{DEFAULTS['lr']:g}", "wd": f"{DEFAULTS['wd']:g}", "aug": 0, "n": n_all})
 
 
-# --- the run: two fragments poll the background job: the progress every 0.5 s, the curves every 2 s
-@st.fragment(run_every=jobs.POLL if running else None)
+# --- the run: two fragments poll the background job: the progress every 0.5 s (4 s while waiting), the curves every 2 s
+pace = jobs.poll_every(job)
+
+
+@st.fragment(run_every=pace)
 def progress():
     job = jobs.job_of(JOB)
     if job is None:
@@ -123,14 +131,20 @@ def progress():
             job.model_id, _ = models.add_session_model(job.names[0], model)
         job.claimed = True
         st.rerun()
+    if jobs.poll_every(job) != pace:  # it left the line for a slot: a full run sets the quicker pace of both fragments
+        st.rerun()
     snap = job.snapshot()
     state, latest = snap["state"], snap["latest"]
     if state == "failed":
         st.error(errors.training(snap["error"]), icon="⚠️")
+    elif state == "refused":
+        st.warning(jobs.busy_message(job), icon="🚦")
+    elif state == "stopped" and not job.models:
+        st.warning(jobs.stopped_empty(job), icon="⏹️")
     if not job.running:
         return
     if state == "waiting":
-        st.info(t("train.waiting", busy=jobs.busy(), slots=jobs.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
+        st.info(t("train.waiting", busy=jobs.busy(), slots=slots.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
     elif latest is None:
         st.progress(0.0, text=t("train.preparing", s=f"{snap['elapsed']:.1f}"))
     else:
@@ -145,7 +159,7 @@ def progress():
     c[3].button(t("train.stop"), icon="⏹️", on_click=jobs.stop, args=(JOB,), key="tr_stop", help=t("train.stop_help"))
 
 
-@st.fragment(run_every=jobs.CHART_EVERY if running else None)
+@st.fragment(run_every=jobs.chart_every(job))
 def curves():
     job = jobs.job_of(JOB)
     if job is None:
@@ -164,7 +178,12 @@ def result(job):
     card = model.card
     words = dict(val=f"{card['val_accuracy']:.2%}", best=card["best_epoch"], test=f"{card['test_accuracy']:.2%}", id=mid,
                  s=f"{card['seconds']:.1f}" if card["seconds"] >= 1 else f"{card['seconds']:.2f}")
-    (st.warning if job.state == "stopped" else st.success)(t("train.stopped" if job.state == "stopped" else "train.done", **words))
+    if job.state != "stopped":
+        st.success(t("train.done", **words))
+    elif job.reason == "time":
+        st.warning(t("train.time_limit", minutes=jobs.minutes(), **words))
+    else:
+        st.warning(t("train.stopped", **words))
     in_list = mid in models.catalog()[0]
     c = st.columns(4)
     c[0].button(t("train.use"), icon="👉", on_click=use, args=(mid,), key="tr_use", disabled=not in_list, help=t("train.use_help"))

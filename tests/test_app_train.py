@@ -1,5 +1,7 @@
 """AppTest of the training page on synthetic MNIST: settings and URL, a 1-epoch run in the background thread, its curves,
 the sidebar list, download and re-upload, Stop, and the clear messages for nonsense settings and a NaN loss."""
+import time
+
 import numpy as np
 import pytest
 
@@ -38,7 +40,7 @@ def test_defaults_are_the_books_network_and_the_url_stays_empty(app_env):
     assert at.segmented_control(key="tr_layers").value == 2
     assert [at.number_input(key=k).value for k in ("tr_w1", "tr_w2")] == [50, 100]
     assert at.radio(key="tr_act").value == "sigmoid" and at.selectbox(key="tr_pre").value == "unit"
-    assert "Nothing trained yet" in page_text(at) and "at most 3 hidden layers of 512 units, 30 epochs" in page_text(at)
+    assert "Nothing trained yet" in page_text(at) and "at most 3 hidden layers of 256 units, 15 epochs" in page_text(at)
     assert dict(at.query_params) == {}
     assert not at.button(key="tr_start").disabled
 
@@ -90,36 +92,41 @@ def test_a_downloaded_model_uploads_again_in_the_sidebar(app_env):
 
 def test_stop_keeps_the_best_weights_so_far(app_env):
     at = run_page("train")
-    at.number_input(key="tr_w1").set_value(512).run()
-    at.number_input(key="tr_w2").set_value(512).run()
+    at.segmented_control(key="tr_layers").set_value(3).run()
+    for key in ("tr_w1", "tr_w2", "tr_w3"):
+        at.number_input(key=key).set_value(256).run()
     at.select_slider(key="tr_bs").set_value(10).run()
-    at.slider(key="tr_epochs").set_value(30).run()  # 1,650 steps of a wide net: seconds, so it is still running below
+    at.slider(key="tr_epochs").set_value(15).run()  # 825 steps of the widest net: seconds, so it is still running below
     at.button(key="tr_start").click().run()
     job = at.session_state[JOB]
     assert job.running and at.button(key="tr_start").disabled
+    deadline = time.monotonic() + 60
+    while not job.snapshot()["epochs"][job.names[0]] and time.monotonic() < deadline:  # stop after the first epoch
+        time.sleep(0.02)
     at.button(key="tr_stop").click().run()  # the fragment's Stop button
     job.thread.join(timeout=60)
     at.run()
     assert_no_exception(at)
     card = job.models[job.names[0]].card
-    assert job.state == "stopped" and "stopped by the callback" in card["stopped"] and len(card["history"]) < 30
-    if card["history"]:  # the kept weights are those of the best epoch so far
-        assert card["val_accuracy"] == max(h["val_acc"] for h in card["history"])
+    assert job.state == "stopped" and "stopped by the callback" in card["stopped"] and 1 <= len(card["history"]) < 15
+    assert card["val_accuracy"] == max(h["val_acc"] for h in card["history"])  # the best epoch's weights were kept
     assert "Stopped. Kept the best weights so far" in page_text(at)
 
 
 def test_a_run_waits_for_a_free_slot_and_can_be_cancelled(app_env, monkeypatch):
-    from ui import jobs
-    monkeypatch.setattr(jobs, "_slots", lambda: jobs.Slots(0))  # a server whose slots are all taken
+    from ui import jobs, slots
+    monkeypatch.setattr(jobs, "SLOTS", slots.Slots(0, 1))  # a server whose slots are all taken, with room in the line
     at = run_page("train")
     at.button(key="tr_start").click().run()
     assert "Waiting for a free training slot" in page_text(at)
-    at.button(key="tr_start")  # still disabled while waiting
+    assert at.button(key="tr_start").disabled  # still disabled while waiting
     job = at.session_state[JOB]
-    job.stop.set()
+    assert jobs.SLOTS.waiting == 1
+    at.button(key="tr_stop").click().run()
     job.thread.join(timeout=10)
     at.run()
     assert job.state == "stopped" and not job.models and not at.button(key="tr_start").disabled
+    assert jobs.SLOTS.waiting == 0 and "Stopped before the first epoch: no model was kept." in page_text(at)
 
 
 @pytest.mark.parametrize("widget, value, words", [
@@ -154,3 +161,17 @@ def test_a_copied_url_reopens_the_settings_and_bad_values_fall_back(app_env):
     assert not bad.error
     assert (bad.segmented_control(key="tr_layers").value, bad.number_input(key="tr_w1").value, bad.number_input(key="tr_lr").value,
             bad.select_slider(key="tr_bs").value, bad.slider(key="tr_epochs").value) == (2, 50, 0.001, 100, 5)
+
+
+def test_stop_before_the_first_epoch_keeps_no_model(app_env):
+    """Issue 15: the untrained starting weights are no model; Stop before the first epoch's end keeps nothing."""
+    at = run_page("train")
+    at.button(key="tr_start").click().run()
+    job = at.session_state[JOB]
+    at.button(key="tr_stop").click().run()  # at once: the child gets the stop before its first report
+    job.thread.join(timeout=60)
+    at.run()
+    assert_no_exception(at)
+    assert job.state == "stopped" and not job.models and not at.session_state["models_session"]
+    assert "Stopped before the first epoch: no model was kept." in page_text(at)
+    assert not any(o.startswith("session:") or "(session:" in o for o in at.selectbox(key="model_pick").options)

@@ -131,12 +131,12 @@ def test_the_limit_counts_parameters_not_bytes(tmp_path):
     path = write_npz(tmp_path / "wide.npz", net([784, 3000, 10], np.int8))  # 2.4 MB of int8: under any byte cap
     err, peak = peak_bytes(load_model, path)
     assert str(err) == ("wide.npz declares 2,385,010 weights and biases, over the limit of 2,000,000: use a smaller net "
-                        "(the training page's largest, 784-512-512-512-10, has 932,362).")
+                        "(784-512-512-512-10, twice as wide as the training page's largest, has 932,362).")
     assert peak < 1_000_000  # not one member was unpacked
 
 
 def test_the_largest_net_the_training_page_makes_loads(tmp_path):
-    sizes = [784, 512, 512, 512, 10]  # pages/train.py: MAX_LAYERS 3 hidden layers of MAX_WIDTH 512 units
+    sizes = [784, 512, 512, 512, 10]  # twice as wide as pages/train.py's largest (3 hidden layers of 256 units)
     params = {k: np.full(shape, 0.01, np.float32) for k, (shape, _) in net(sizes, np.float32).items()}
     assert sum(v.size for v in params.values()) == 932_362 < MAX_PARAMS
     model = load_model(save_model(MLP(params, activation="relu"), tmp_path / "largest"))

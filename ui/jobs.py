@@ -1,8 +1,9 @@
 """Training in the background per session: a relay thread runs engine.trainproc's child process and writes its progress
-into the session's Job under a lock; the page polls job.snapshot() from a fragment. The thread never touches Streamlit.
+into the session's Job under a lock; the page polls job.snapshot() from a fragment. The threads never call st.*.
 
 Why a process and not a thread of the server: see engine/trainproc.py. At most MAX_RUNNING trainings run at once on
-a server; later ones wait for a free slot and say so.
+a server and at most MAX_WAITING more wait for a slot; past that a run is refused and says so. A watchdog thread per
+job stops it at MAX_RUN_SECONDS and when its tab has been gone for GRACE seconds: nobody trains for nobody.
 """
 import math
 import threading
@@ -16,38 +17,18 @@ from engine.trainproc import TrainProcess
 from ui import panels
 from ui.curves import live_curves
 from ui.i18n import t
+from ui.slots import SLOTS, session_alive, this_session
 
 NICE = 19  # lowest CPU priority: page reruns first, training in the idle cycles (at nice 10 reruns still spiked past 1 s)
-MAX_RUNNING = 2  # the machine has 2 cores: a third run in parallel would only slow the others and every page
-POLL = 0.5  # seconds between redraws of the progress bar and the speed figures
+MAX_RUN_SECONDS = 10 * 60  # wall-clock limit of one run (a comparison is one run): pages/train.py's largest fits it
+GRACE = 30.0  # seconds a run's tab may be disconnected before the run stops: a reload or a network blip comes back sooner
+WATCH_EVERY = 1.0  # seconds between the watchdog's looks at the clock and the tab
+KILL_AFTER = 60.0  # seconds a stopped child may take to save and end before it is killed
+POLL = 0.5  # seconds between redraws of the progress bar and the speed figures while running
+WAIT_POLL = 4.0  # the same while waiting for a slot: a queue of tabs polling every 0.5 s slowed every other page
 CHART_EVERY = 2.0  # seconds between redraws of the curves: measured, redraws every 1 s delayed other pages past 1 s
 REDRAWS_PER_EPOCH = 20  # progress reports per epoch from the engine (plus one at each epoch's end)
 MAX_VAL = 5000  # validation images, as the shipped models; a small subset holds out a twelfth instead
-
-
-class Slots:
-    """A counting semaphore that can also say how many slots are taken (for the "waiting for a free slot" line)."""
-
-    def __init__(self, n):
-        self._free, self._lock, self.taken = threading.Semaphore(n), threading.Lock(), 0
-
-    def acquire(self, *, timeout):
-        if not self._free.acquire(timeout=timeout):
-            return False
-        with self._lock:
-            self.taken += 1
-        return True
-
-    def release(self):
-        with self._lock:
-            self.taken -= 1
-        self._free.release()
-
-
-@st.cache_resource(show_spinner=False)
-def _slots():
-    """The server-wide training slots, shared by every session."""
-    return Slots(MAX_RUNNING)
 
 
 def val_size(n):
@@ -58,18 +39,19 @@ def val_size(n):
 class Job:
     """One background run (one net, or one net per preprocessing choice): live progress, a stop flag, the result."""
 
-    def __init__(self, names, config, *, n_train):
-        self.names, self.config, self.n_train = list(names), config, n_train
-        self.stop = threading.Event()
+    def __init__(self, names, config, *, n_train, session=None):
+        self.names, self.config, self.n_train, self.session = list(names), config, n_train, session
+        self.stop, self.ended = threading.Event(), threading.Event()
         self._lock = threading.Lock()
         self._steps = {n: [] for n in self.names}  # per run: (fractional epoch, loss, train accuracy) since the last report
         self._marks = {}  # per run: (epoch, images done, summed loss, correct) at the last report
         self._epochs = {n: [] for n in self.names}  # per run: the engine's end-of-epoch info dicts
         self._latest, self._current = None, self.names[0]
-        self.state = "waiting"  # waiting -> preparing -> running -> done | stopped | failed
+        self.state = "waiting"  # waiting -> preparing -> running -> done | stopped | failed; or refused at once
         self.error, self.models, self.claimed, self.model_id = None, {}, False, None
-        self.started, self.ended = time.monotonic(), None
-        self.thread = self.child = None
+        self.reason = self.busy = None  # why it stopped: "user" | "time" | "session"; (running, waiting) when refused
+        self.started, self.began, self.finished = time.monotonic(), None, None  # created, got its slot, ended
+        self.thread = self.watchdog = self.child = None
 
     @property
     def running(self):
@@ -103,6 +85,24 @@ class Job:
         if self.stop.is_set():
             child.stop()
 
+    def begin(self):
+        """The run got its slot: its time limit counts from now."""
+        with self._lock:
+            self.state, self.began = "preparing", time.monotonic()
+
+    def halt(self, reason):
+        """Stop for reason ("user", "time" or "session"; the first one given is kept), as request_stop."""
+        with self._lock:
+            self.reason = self.reason or reason
+        self.request_stop()
+
+    def kill(self):
+        """End a child that did not stop when asked (its weights are lost; the relay reports the failure)."""
+        with self._lock:
+            proc = getattr(self.child, "proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
     def request_stop(self):
         """Stop after the current batch: the process saves the best weights so far and ends."""
         self.stop.set()
@@ -119,48 +119,77 @@ class Job:
             within = latest["step"] / (latest["steps"] * latest["epochs"]) if latest and self.state == "running" else 0.0
             return {"state": self.state, "current": self._current, "latest": latest, "error": self.error,
                     "fraction": 1.0 if not self.running else (done_runs + within) / len(self.names),
-                    "elapsed": (self.ended or time.monotonic()) - self.started,
+                    "elapsed": (self.finished or time.monotonic()) - self.started,
                     "steps": {n: list(v) for n, v in self._steps.items()},
                     "epochs": {n: list(v) for n, v in self._epochs.items()}}
 
-    def finish(self, state, *, error=None, models=None):
+    def finish(self, state, *, error=None, models=None, busy=None):
         with self._lock:
-            self.state, self.error, self.models, self.ended = state, error, models or {}, time.monotonic()
+            self.state, self.error, self.models, self.busy = state, error, models or {}, busy
+            self.finished = time.monotonic()
+        self.ended.set()
 
 
-def _work(job, slots, spec):
+def _work(job, spec):
     """The relay thread: wait for a slot, run the child process, collect its models; always ends in job.finish()."""
-    while not slots.acquire(timeout=0.2):
+    while not SLOTS.acquire(timeout=0.2):
         if job.stop.is_set():
+            SLOTS.leave()
             job.finish("stopped")
             return
     try:
-        job.state = "preparing"
+        if job.stop.is_set():  # stopped (or its tab gone) just as a slot came free: start no child for nobody
+            job.finish("stopped")
+            return
+        job.begin()
         child = TrainProcess(spec, on_info=job.report, nice=NICE)
         job.attach(child)
         models, stopped = child.wait()
-        job.finish("stopped" if stopped or job.stop.is_set() else "done", models=models)
+        kept = {n: m for n, m in models.items() if m.card.get("best_epoch")}  # best epoch 0: the untrained starting weights
+        job.finish("stopped" if stopped or job.stop.is_set() else "done", models=kept)
     except (OSError, ValueError, EngineError) as e:
         job.finish("failed", error=str(e) if isinstance(e, EngineError) else f"Training could not run ({type(e).__name__}: {e}).")
     finally:
-        slots.release()
+        SLOTS.release()
 
 
-def launch(data_dir, names, config, *, n_train, comparison=False):
-    """A started Job training on the first n_train training images of the MNIST files in data_dir."""
+def _watch(job):
+    """The watchdog thread: stop the run at MAX_RUN_SECONDS after it got its slot, or once its tab was gone GRACE seconds."""
+    gone = asked = None
+    while not job.ended.wait(WATCH_EVERY):
+        now = time.monotonic()
+        gone = (gone or now) if job.session is not None and not session_alive(job.session) else None
+        if gone is not None and now - gone >= GRACE:
+            job.halt("session")
+        elif job.began is not None and now - job.began >= MAX_RUN_SECONDS:
+            job.halt("time")
+        asked = (asked or now) if job.stop.is_set() else None
+        if asked is not None and now - asked >= KILL_AFTER:
+            job.kill()
+
+
+def launch(data_dir, names, config, *, n_train, comparison=False, session=None):
+    """A started Job training on the first n_train training images of the MNIST files in data_dir, owned by session
+    (None: by nobody, so no tab can end it). On a full server the Job is refused at once: state "refused", job.busy."""
     config = replace(config, val_size=val_size(n_train))
     every = max(1, math.ceil((n_train - config.val_size) / config.batch_size / REDRAWS_PER_EPOCH))
     spec = {"names": list(names), "comparison": comparison, "n_train": n_train, "data_dir": data_dir, "every": every,
             "config": {**asdict(config), "hidden": list(config.hidden)}}
-    job = Job(names, config, n_train=n_train)
-    job.thread = threading.Thread(target=_work, args=(job, _slots(), spec), name="train-relay", daemon=True)
+    job = Job(names, config, n_train=n_train, session=session)
+    if not SLOTS.enter():
+        job.finish("refused", busy=(SLOTS.taken, SLOTS.waiting))
+        return job
+    job.thread = threading.Thread(target=_work, args=(job, spec), name="train-relay", daemon=True)
+    job.watchdog = threading.Thread(target=_watch, args=(job,), name="train-watchdog", daemon=True)
     job.thread.start()
+    job.watchdog.start()
     return job
 
 
 def start(key, ds, names, config, *, n_train, comparison=False):
     """Start a Job for this session in st.session_state[key] (see launch) on the Dataset ds."""
-    st.session_state[key] = job = launch(ds.folder, names, config, n_train=n_train, comparison=comparison)
+    st.session_state[key] = job = launch(ds.folder, names, config, n_train=n_train, comparison=comparison,
+                                         session=this_session())
     return job
 
 
@@ -173,12 +202,40 @@ def stop(key):
     """Button callback: ask the session's job to stop after the current batch (the best weights so far are kept)."""
     job = job_of(key)
     if job is not None:
-        job.request_stop()
+        job.halt("user")
 
 
 def busy():
     """How many training slots of the server are taken right now."""
-    return _slots().taken
+    return SLOTS.taken
+
+
+def minutes():
+    """MAX_RUN_SECONDS in minutes, as the pages say it."""
+    return f"{MAX_RUN_SECONDS / 60:g}"
+
+
+def busy_message(job):
+    """Why a refused job did not start, and what to do."""
+    running, waiting = job.busy
+    return t("train.busy", running=running, waiting=waiting)
+
+
+def stopped_empty(job):
+    """Why a stopped job kept no model: it stopped before its first epoch ended (by Stop, the clock or a closed tab)."""
+    return t("train.time_limit_empty", minutes=minutes()) if job.reason == "time" else t("train.stopped_empty")
+
+
+def poll_every(job):
+    """Seconds between redraws of a job's progress: quick while it runs, slow while it waits, None once it ended."""
+    if job is None or not job.running:
+        return None
+    return WAIT_POLL if job.state == "waiting" else POLL
+
+
+def chart_every(job):
+    """Seconds between redraws of a job's curves: None while it waits (nothing to draw) and once it ended."""
+    return CHART_EVERY if job is not None and job.running and job.state != "waiting" else None
 
 
 def speed(snap):
@@ -200,9 +257,14 @@ def speed(snap):
 
 def show_live_curves(job, *, charts):
     """Draw a job's live loss and accuracy charts side by side; charts: [(kind 'loss'|'acc', how_to_read, filename, key)], left first."""
+    snap = job.snapshot()
+    if not any(snap["steps"].values()):  # no batch reported yet: empty axes would read accuracy -100 %...400 %
+        if job.running:
+            st.info(t("train.curves_waiting"), icon="⏳")
+        return
     text = {k: t(f"train.curve_{k}") for k in ("loss_title", "acc_title", "x_title", "loss_y", "acc_y", "train_loss", "train_acc",
                                                  "val_acc")}
-    figs = dict(zip(("loss", "acc"), live_curves(job.snapshot(), names=job.names, epochs=job.config.epochs, text=text), strict=True))
+    figs = dict(zip(("loss", "acc"), live_curves(snap, names=job.names, epochs=job.config.epochs, text=text), strict=True))
     for column, (kind, how_to_read, filename, key) in zip(st.columns(2), charts, strict=True):
         with column:
             panels.chart(figs[kind], how_to_read=how_to_read, filename=filename, key=key)

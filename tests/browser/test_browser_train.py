@@ -97,11 +97,11 @@ def test_a_second_session_stays_responsive_while_the_first_trains(browser, brows
     browsing.evaluate(RERUN_TIMER)
     index = browsing.get_by_label("Image number in the train set")
     idle = [rerun_seconds(browsing, index, i) for i in range(101, 105)]
-    open_page(trainer, app_url, "/train?epochs=20", "Nothing trained yet")
+    open_page(trainer, app_url, "/train?epochs=15", "Nothing trained yet")
     trainer.get_by_role("button", name="Train", exact=True).click()
-    trainer.get_by_text(re.compile(r"Epoch \d+ of 20")).wait_for(timeout=60_000)  # training, its curves polling twice a second
+    trainer.get_by_text(re.compile(r"Epoch \d+ of 15")).wait_for(timeout=60_000)  # training, its curves polling twice a second
     busy = [rerun_seconds(browsing, index, i) for i in range(201, 211)]
-    still = trainer.get_by_text(re.compile(r"Epoch \d+ of 20")).count()
+    still = trainer.get_by_text(re.compile(r"Epoch \d+ of 15")).count()
     trainer.get_by_role("button", name="Stop").click()
     trainer.get_by_text("Stopped. Kept the best weights so far").wait_for(timeout=60_000)
     screenshot(trainer, "train-stopped")
