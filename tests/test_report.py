@@ -3,6 +3,8 @@ numbers, the model card and the explanations in the reader's language."""
 import json
 import re
 
+import numpy as np
+
 from tests import apptest_helpers
 from tests.apptest_helpers import plotly_figures, run_page
 from tests.conftest import ROOT
@@ -66,3 +68,30 @@ def test_the_evaluation_report_matches_the_page(app_env):
     assert [tr.get("z") for tr in figs[0][0]["data"][:2]] == [tr.get("z") for tr in page_cm["data"][:2]]  # the same counts
     assert html.count("<tr>") >= 11 + 1  # the per-digit table: a header and ten digits (and the mistakes table)
     assert "Model card" in html and "Expected calibration error" in html
+
+
+def test_a_report_fits_its_labels_embeds_its_thumbnails_and_says_its_language():
+    import plotly.graph_objects as go
+
+    from ui.images import png
+    from ui.report import Draft
+
+    d = Draft(title="t", intro="i")
+    fig = go.Figure(go.Bar(x=[1, 2], y=[0.5, 0.8])).update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    d.chart(fig, how_to_read="read", filename="f")
+    thumb = png(np.full((28, 28), 200, np.uint8))
+    d.gallery([(thumb, "#7 · 9"), (thumb, "#8 · 4")])
+    html = d.html(card_rows=[], card_json="{}", lang="zh", labels=None)
+    assert "<html lang='zh-Hans'>" in html
+    (layout, _), = [(f["layout"], c) for f, c in figures_in(html)]
+    assert layout["margin"]["l"] >= 60 and layout["margin"]["b"] >= 60  # the page's 10 px clipped the tick labels
+    assert layout["xaxis"]["automargin"] is True and layout["yaxis"]["automargin"] is True
+    assert html.count("<img alt='#") == 2 and html.count("src='data:image/png;base64,") == 2
+    assert fig.layout.margin.l == 10  # the page's own figure is left as it was
+
+
+def test_report_file_names_stay_readable_in_every_language():
+    from ui.reportbutton import file_name
+    assert file_name("mnist-single", "book", "测试集 #7899") == "mnist-single-book-测试集-7899.html"
+    assert file_name("mnist-single", "book", "テスト #7899") == "mnist-single-book-テスト-7899.html"
+    assert file_name("../../etc/passwd") == "etc-passwd.html" and file_name("a\x00b/c") == "a-b-c.html"

@@ -3,14 +3,19 @@
 A page fills a Draft while it draws (panels.chart(..., draft=d) adds each chart), then offers d.html(...) as a
 download. No streamlit here: every word arrives translated, so the file can be built after the run, on click.
 """
+import base64
 import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import plotly.graph_objects as go
 import plotly.io as pio
 
 from ui.charts import config
+
+HTML_LANG = {"zh": "zh-Hans"}  # the report's <html lang>: Simplified Chinese glyphs for zh (others as they are)
+MARGIN = {"l": 70, "r": 30, "t": 80, "b": 70}  # at least this much room; automargin grows it to fit every label
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","Noto Sans CJK JP",sans-serif;max-width:1100px;
@@ -21,7 +26,9 @@ h1{margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-b
 .read{color:#555;font-size:.92em}pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}
 code{background:#f1f3f5;padding:0 .25em;border-radius:3px}table{border-collapse:collapse;margin:.8em 0}
 td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f6f8fa}
-.chart{margin:.5em 0 0}
+.chart{margin:.5em 0 0}.gallery{display:flex;flex-wrap:wrap;gap:.6em;margin:.6em 0}
+.gallery figure{margin:0;text-align:center;font-size:.8em;color:#555}.gallery img{width:84px;height:84px;
+image-rendering:pixelated;border:1px solid #ddd;display:block}
 """
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
@@ -52,6 +59,7 @@ class Section:
 
     heading: str
     parts: list = field(default_factory=list)  # ("text", md) | ("chart", fig, how_to_read, filename) | ("table", headers, rows)
+    #                                             | ("gallery", [(png bytes, caption)])
 
 
 @dataclass
@@ -82,6 +90,10 @@ class Draft:
         """A small table: headers (k,) and rows of k values each."""
         self._current().append(("table", list(headers), [list(r) for r in rows]))
 
+    def gallery(self, items):
+        """Thumbnails, as the page shows them: items are (PNG bytes, caption) pairs, embedded in the file."""
+        self._current().append(("gallery", [(bytes(png), str(caption)) for png, caption in items]))
+
     def number(self, label, value):
         self.numbers[label] = value
 
@@ -97,6 +109,22 @@ def _table(headers, rows):
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _gallery(items):
+    cells = [f"<figure><img alt='{html.escape(c, quote=True)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+             f"<figcaption>{html.escape(c)}</figcaption></figure>" for png, c in items]
+    return "<div class='gallery'>" + "".join(cells) + "</div>"
+
+
+def fit_labels(fig):
+    """A copy of fig whose margins hold every tick label and axis title (the page's 10 px margins clip them on paper)."""
+    fig = go.Figure(fig)
+    m = fig.layout.margin
+    fig.update_layout(margin={k: max(getattr(m, k) or 0, v) for k, v in MARGIN.items()})
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
 def build_html(*, title, intro, numbers, sections, card_rows, card_json, lang="en", labels=None):
     """One HTML page that works offline: plotly.js inlined once, every chart interactive with its PNG button.
 
@@ -104,7 +132,7 @@ def build_html(*, title, intro, numbers, sections, card_rows, card_json, lang="e
     """
     labels = {"made": "Made", "card": "Model card", "card_json": "Full model card (JSON)", **(labels or {})}
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [f"<!DOCTYPE html><html lang='{html.escape(lang)}'><head><meta charset='utf-8'>",
+    parts = [f"<!DOCTYPE html><html lang='{html.escape(HTML_LANG.get(lang, lang))}'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
              f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
              f"<h1>{html.escape(title)}</h1><p class='meta'>{html.escape(labels['made'])}: {made}</p>", markdown(intro),
@@ -120,10 +148,13 @@ def build_html(*, title, intro, numbers, sections, card_rows, card_json, lang="e
                 parts.append(markdown(rest[0]))
             elif kind == "table":
                 parts.append(_table(*rest))
+            elif kind == "gallery":
+                parts.append(_gallery(*rest))
             else:
                 fig, how_to_read, filename = rest
-                parts.append("<div class='chart'>" + pio.to_html(
-                    fig, full_html=False, include_plotlyjs=not js_done, config={**config(filename), "responsive": True}) + "</div>")
+                body = pio.to_html(fit_labels(fig), full_html=False, include_plotlyjs=not js_done,
+                                   config={**config(filename), "responsive": True})
+                parts.append(f"<div class='chart'>{body}</div>")
                 js_done = True
                 parts.append(f"<p class='read'>📖 {html.escape(how_to_read)}</p>")
     parts.append(f"<h2>{html.escape(labels['card'])}</h2><ul>")

@@ -10,8 +10,8 @@ from ui.i18n import current_lang, t
 
 
 def file_name(*parts):
-    """A safe .html file name from parts (model id, image name...): letters, digits, '-', '_' and '.' only."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(str(p) for p in parts)).strip("-.")
+    """A safe .html file name from parts (model id, image name...): letters and digits of any script, '-', '_', '.'."""
+    stem = re.sub(r"[^\w.-]+", "-", "-".join(str(p) for p in parts)).strip("-._")
     return (stem[:100] or "mnist-report") + ".html"
 
 
