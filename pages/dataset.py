@@ -3,7 +3,7 @@ import streamlit as st
 
 from engine import explore
 from ui import charts, firstrun, models, nav, panels, shell, stats, urlstate
-from ui.dataset import loadview
+from ui.dataset import loadview, pca
 from ui.i18n import t
 
 shell.page("dataset")
@@ -73,32 +73,33 @@ else:
     st.caption(t("dataset.grid_file", n=f"{len(indices):,}", first=(page - 1) * PER_PAGE + 1,
                  last=(page - 1) * PER_PAGE + len(shown), pages=n_pages))
 
+# --- the selected image: from the URL, else the grid's first image (the documented default)
+first = int(shown[0]) if len(shown) else 0
+urlstate.seed("ds_index", "index", urlstate.read_int("index", first, lo=0, hi=ds.size(split) - 1))
+if not 0 <= st.session_state["ds_index"] < ds.size(split):
+    st.session_state["ds_index"] = first
+
 model_id, _ = models.current_model()
 thumbs = stats.thumbnails(ds.key, split, tuple(int(i) for i in shown))
 cols = st.columns(COLS, gap="small")
 for n, (i, png) in enumerate(zip(shown, thumbs, strict=True)):
-    with cols[n % COLS]:
+    with cols[n % COLS]:  # one control per picture: Inspect shows it pixel by pixel below (the open one is highlighted)
         st.image(png, caption=f"#{i} · {labels[i]}", width="stretch")
         st.button(t("dataset.inspect"), key=f"ds_pick_{i}", on_click=pick, args=(i,), width="stretch",
-                  help=t("dataset.inspect_help", i=int(i)))
-        nav.link("single", label=t("dataset.open"), icon="🔍", width="stretch",
-                 query=urlstate.query(split=split, index=int(i), model=model_id))
+                  help=t("dataset.inspect_help", i=int(i)), type="primary" if i == st.session_state["ds_index"] else "secondary")
 if order == "file":
     st.pagination(n_pages, key="ds_page")
 
 # --- the selected image, pixel by pixel
 st.subheader(t("dataset.selected_head"))
-first = int(shown[0]) if len(shown) else 0  # with no index in the URL, the grid's first image is the selected one
-urlstate.seed("ds_index", "index", urlstate.read_int("index", first, lo=0, hi=ds.size(split) - 1))
-if not 0 <= st.session_state["ds_index"] < ds.size(split):
-    st.session_state["ds_index"] = first
 left, right = st.columns([3, 2], gap="large")
 with right:
     index = st.number_input(t("dataset.index", split=t(f"dataset.split_{split}")), min_value=0,
                             max_value=ds.size(split) - 1, step=1, key="ds_index")
     x = img[index]
     st.metric(t("dataset.label"), int(labels[index]))
-    st.markdown(t("dataset.selected_words", ink=int((x > 0).sum()), bright=int((x > 127).sum()), peak=int(x.max())))
+    inked, bright, peak = stats.ink(x)
+    st.markdown(t("dataset.selected_words", ink=inked, bright=bright, peak=peak))
     if not nav.link("single", label=t("dataset.open_selected", i=index), icon="🔍",
                     query=urlstate.query(split=split, index=index, model=model_id)):
         st.caption(t("dataset.single_missing"))
@@ -141,13 +142,7 @@ with tabs["hist"]:
                      how_to_read=t("dataset.hist_read"), filename=f"mnist-{split}-pixel-histogram")
 with tabs["pca"]:
     if tabs["pca"].open:
-        with st.spinner(t("dataset.pca_spinner")):
-            coords, pca_labels, pca_idx, explained = stats.pca(ds.key, split, PCA_POINTS, 0)
-        panels.chart(charts.pca_scatter(coords, pca_labels, pca_idx,
-                                        title=t("dataset.pca_title", n=f"{len(coords):,}", split=t(f"dataset.split_{split}")),
-                                        x_title=t("dataset.pc", k=1, pct=f"{explained[0]:.1%}"),
-                                        y_title=t("dataset.pc", k=2, pct=f"{explained[1]:.1%}")),
-                     how_to_read=t("dataset.pca_read"), filename=f"mnist-{split}-pca")
+        pca.show(ds, split, n=PCA_POINTS, model_id=model_id)
 with tabs["flags"]:
     if tabs["flags"].open:
         loadview.show(ds)

@@ -97,12 +97,26 @@ def test_a_copied_url_reopens_the_same_view(app_env):
     {"digit": "७", "index": "-0", "page": "0x10"},
 ])
 def test_bad_url_values_fall_back_to_the_default_view(app_env, query):
-    _, t = app_env["train"]
+    x, t = app_env["train"]
     at = run_page("dataset", query=query)
     assert not at.error
     assert at.radio(key="ds_split").value == "train" and at.selectbox(key="ds_digit").value == "all"
-    assert grid(at)[:2] == captions_for(range(2), t)
+    assert grid(at) == captions_for(range(PER_PAGE), t)
+    assert at.number_input(key="ds_index").value == 0  # the default: the grid's first image
+    np.testing.assert_array_equal(heatmap_z(at, "train #0:"), x[0])
     figure_titled(at, "Images per digit")
+    assert "index" not in at.query_params and "page" not in at.query_params
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "100", "1e2", "", "42.0"])
+def test_a_bad_index_selects_the_grids_first_image(app_env, bad):
+    x, t = app_env["test"]  # 100 test images: 100 is one past the last
+    sevens = np.flatnonzero(t == 7)
+    at = run_page("dataset", query={"split": "test", "digit": 7, "index": bad})
+    assert at.number_input(key="ds_index").value == sevens[0]  # documented: no usable index, the grid's first image
+    np.testing.assert_array_equal(heatmap_z(at, f"test #{sevens[0]}:"), x[sevens[0]])
+    assert at.button(key=f"ds_pick_{sevens[0]}").proto.type == "primary"
+    assert dict(at.query_params) == {"split": "test", "digit": "7"}
 
 
 def test_inspect_selects_an_image(app_env):
@@ -111,7 +125,10 @@ def test_inspect_selects_an_image(app_env):
     at.button(key="ds_pick_5").click().run()
     np.testing.assert_array_equal(heatmap_z(at, "train #5"), x[5])
     assert at.query_params["index"] == "5"
-    assert f"**{int((x[5] > 0).sum())}** of 784 pixels carry ink" in page_text(at)
+    assert f"**{int((x[5] > 0).sum())}** of 784 pixels carry ink (> 0), **{int((x[5] > 127).sum())}** are brighter " \
+           f"than half (> 127), the brightest is {int(x[5].max())}." in page_text(at)
+    primary = [b.key for b in at.button if b.key.startswith("ds_pick_") and b.proto.type == "primary"]
+    assert primary == ["ds_pick_5"]  # the open picture's button stands out
 
 
 def test_random_sample_is_reproducible_from_its_url(app_env):
@@ -184,15 +201,54 @@ def test_load_mnist_flags_tab_mirrors_the_seed(app_env):
     np.testing.assert_array_equal(heatmap_z(at, "x_train[0].reshape(28, 28)"), x[0])
 
 
-def test_each_image_links_to_the_single_page(app_env):
-    at = run_page("dataset", query={"split": "test", "model": "small"})
+def test_one_control_per_thumbnail_and_one_link_for_the_open_image(app_env):
+    at = run_page("dataset", query={"split": "test", "model": "small", "index": 7})
     assert_no_exception(at)
     assert "not part of this app yet" not in page_text(at)
-    queries = [dict(parse_qsl(link.proto.query_string)) for link in at.main.get("page_link")
-               if "index" in dict(parse_qsl(link.proto.query_string))]
-    assert len(queries) == PER_PAGE + 1  # one per thumbnail and one for the selected image
-    assert {q["index"] for q in queries} == {str(i) for i in range(PER_PAGE)}
-    assert all(q["split"] == "test" and q["model"] == "small" for q in queries)
+    pick = [b for b in at.button if b.key.startswith("ds_pick_")]
+    assert sorted(int(b.key.rsplit("_", 1)[1]) for b in pick) == list(range(PER_PAGE))  # one button per picture
+    assert {b.label for b in pick} == {"Inspect"} and len(image_captions(at)) == PER_PAGE
+    queries = [dict(parse_qsl(link.proto.query_string)) for link in at.main.get("page_link")]
+    assert queries == [{"split": "test", "index": "7", "model": "small"}]  # the image shown pixel by pixel, and only it
+    assert [link.proto.label for link in at.main.get("page_link")] == ["Open #7 in the single-image page"]
+
+
+def test_a_dot_on_the_pca_map_names_its_image(app_env):
+    from engine import explore
+    from ui.dataset.pca import picked
+
+    x, t = app_env["train"]
+    at = run_page("dataset", query={"tab": "pca"})
+    fig = figure_titled(at, "(PCA)")
+    _, idx, _ = explore.pca_2d(x, n=3000, seed=0)  # what the page samples (all 600 here), in the map's order
+    labels = t[idx]
+    for d, k in ((0, 0), (3, 5), (9, -1)):
+        drawn = array(fig["data"][d]["customdata"])
+        k = k % len(drawn)
+        click = {"curve_number": d, "point_number": k, "point_index": k, "x": 0.1, "y": 0.2}
+        assert picked([click], labels, idx) == drawn[k] and t[drawn[k]] == d
+        assert picked([{**click, "customdata": int(drawn[k])}], labels, idx) == drawn[k]
+    assert picked([{"curve_number": 3, "point_index": 10**6}], labels, idx) is None  # no such dot
+    assert picked([{"curve_number": 3, "point_index": 0, "customdata": int(drawn[0]) + 1}], labels, idx) is None
+    assert picked([{"curve_number": 12, "point_index": 0}, "junk"], labels, idx) is None and picked(None, labels, idx) is None
+    assert "Click a dot on the map to open its image here." in [i.value for i in at.info]
+
+
+def test_an_image_opened_from_the_map_is_shown_beside_it_and_above(app_env):
+    x, t = app_env["train"]
+    at = run_page("dataset", query={"tab": "pca", "model": "small"})
+    at.session_state["ds_index"] = 321  # what a click on dot #321 does (ui.dataset.pca._on_click)
+    at.session_state["ds_pca_pick"] = ("train", 321)
+    at.run()
+    assert_no_exception(at)
+    assert f"#321 · {t[321]}" in image_captions(at)
+    assert "Image #321, opened from the map. It is also shown pixel by pixel above." in page_text(at)
+    np.testing.assert_array_equal(heatmap_z(at, "train #321:"), x[321])
+    links = [dict(parse_qsl(link.proto.query_string)) for link in at.main.get("page_link")]
+    assert links == [{"split": "train", "index": "321", "model": "small"}] * 2  # beside the map and beside the pixels
+    assert at.query_params["index"] == "321" and at.query_params["tab"] == "pca"
+    at.button(key="ds_pick_2").click().run()  # another image chosen in the grid: the map's panel lets go of #321
+    assert "Click a dot on the map to open its image here." in [i.value for i in at.info]
 
 
 # --- first run: no data anywhere

@@ -4,8 +4,8 @@ The reference predictions come from `reference_proba` below (sigmoid layers and 
 engine.model's folded fast path, so a bug in either shows up as a mismatch.
 """
 import io
+import json
 import os
-import re
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -60,11 +60,11 @@ def metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
-def gallery(at, words):
+def gallery(at, words, cols=8):
     """Image numbers of one gallery page in reading order; its captions contain words. AppTest lists a grid column by
-    column (item n sits in column n % 8), so the page order is rebuilt from that."""
+    column (item n sits in column n % cols), so the page order is rebuilt from that."""
     captions = [c for c in image_captions(at) if words in c]
-    spots = [n for col in range(8) for n in range(col, len(captions), 8)]  # the item each listed caption belongs to
+    spots = [n for col in range(cols) for n in range(col, len(captions), cols)]  # the item each listed caption belongs to
     ordered = [None] * len(captions)
     for spot, c in zip(spots, captions, strict=True):
         ordered[spot] = int(c[1:].split(" ")[0])
@@ -72,14 +72,16 @@ def gallery(at, words):
 
 
 def cell_gallery(at):
-    """Image numbers of the cell gallery, across all its pages (its captions read '#i · 97.1% sure · loss 0.03')."""
-    seen = gallery(at, "sure")
+    """Image numbers of the cell gallery, across all its pages (its captions read '#i · 97.12% sure · loss 0.03');
+    it sits beside the matrix, four across and twelve a page."""
+    seen = gallery(at, "sure", cols=4)
+    assert len(seen) <= 12
     pagers = at.get("pagination")
     if pagers:
         n_pages = int(pagers[0].proto.num_pages)
         for page in range(2, n_pages + 1):
             at.get("pagination")[0].select(page).run()
-            seen += gallery(at, "sure")
+            seen += gallery(at, "sure", cols=4)
         at.get("pagination")[0].select(1).run()
     return seen
 
@@ -100,6 +102,56 @@ def test_accuracy_and_matrix_match_a_plain_forward_pass(app_env):
     assert f"true {i} → predicted {j}: {cm[i, j]} images ({share:.1%})" in cells["hovertext"]
     assert "Preprocessing:" in page_text(at) and "pixels / 255" in page_text(at)
     assert at.query_params["cell"] == f"{i}-{j}"  # the commonest confusion is selected first
+
+
+def walk(node, holders=()):
+    """(node, the blocks holding it, outermost first) for every node under node, in page order."""
+    yield node, holders
+    for child in getattr(node, "children", {}).values():
+        yield from walk(child, (*holders, node))
+
+
+def is_matrix(node):
+    return node.type == "plotly_chart" and "Confusion matrix" in json.loads(node.proto.spec)["layout"]["title"]["text"]
+
+
+def test_the_answer_comes_first_and_the_model_card_is_folded_below(app_env):
+    t, pred, _, _ = reference(app_env)
+    at = run_page("evaluate", query={"model": "default"})
+    nodes = list(walk(at.main))
+    where = {name: next(n for n, (node, _) in enumerate(nodes) if test(node)) for name, test in {
+        "accuracy": lambda e: e.type == "metric" and e.label == "Accuracy",
+        "tabs": lambda e: e.type == "tab",
+        "matrix": is_matrix,
+        "cell": lambda e: e.type == "subheader" and e.value.startswith("True "),
+        "card": lambda e: e.type == "expander",
+    }.items()}
+    assert where["accuracy"] < where["tabs"] < where["matrix"] < where["cell"] < where["card"]
+    assert metric(at, "Accuracy") == f"{np.mean(pred == t):.4f}"
+    # nothing but the split, the three numbers, the report button and one caption stands between the title and the tabs
+    before = [node.type for node, _ in nodes[:where["tabs"]] if not hasattr(node, "children")]
+    assert sorted(set(before)) == ["caption", "download_button", "markdown", "metric", "radio", "title"]
+    assert [node.type for node, _ in nodes].count("expander") == 2  # the model card and, inside it, its full JSON
+    card = next(e for e in at.expander if e.label.startswith("About the model"))
+    assert card.label == "About the model: Test net default"
+    text = "\n".join(m.value for m in card.markdown)
+    assert "Preprocessing:" in text and "pixels / 255" in text and "**Layers:** 784 → 50 → 100 → 10" in text
+    assert card.proto.expanded is False  # folded: the reader opens it
+
+
+def test_the_cell_gallery_sits_beside_the_matrix(app_env):
+    t, pred, _, cm = reference(app_env)
+    i, j = np.unravel_index(np.argmax(cm), cm.shape)
+    at = run_page("evaluate", query={"model": "default", "cell": f"{i}-{j}"})
+    nodes = list(walk(at.main))
+    matrix_holders = next(h for node, h in nodes if is_matrix(node))
+    cell_holders = next(h for node, h in nodes if node.type == "subheader" and node.value.startswith(f"True {i}, predicted {j}"))
+    row = next(b for b in reversed(matrix_holders) if {c.type for c in b.children.values()} == {"column"})  # st.columns
+    assert row in cell_holders and len(row.children) == 2
+    assert row.children[0] in matrix_holders and row.children[1] in cell_holders  # matrix left, the cell's images right
+    beside = [c for node, h in nodes if node.type == "image" and row.children[1] in h for c in node.captions]
+    expected = np.flatnonzero((t == i) & (pred == j))
+    assert len(beside) == min(12, len(expected)) and {int(c[1:].split(" ")[0]) for c in beside} <= set(expected.tolist())
 
 
 @pytest.mark.parametrize("pick", ["largest", "mistake"])
@@ -147,6 +199,17 @@ def test_a_clicked_marker_is_read_back_as_its_cell():
     assert cell_from_points([clicked]) == (7, 2)
     assert cell_from_points([]) is None and cell_from_points(None) is None
     assert cell_from_points([{"x": 2.5, "y": 7}, {"x": 10, "y": 1}]) is None  # between cells, or off the matrix
+
+
+def test_a_rare_mistake_reads_as_under_a_tenth_of_a_percent_not_zero():
+    from engine.metrics import normalize_rows
+    from ui.evaluate.charts import confusion_figure
+    cm = np.diag(np.full(10, 100))
+    cm[3, 3], cm[3, 5] = 2999, 1  # one image in 3,000: 0.033%, which plain rounding prints as 0.0%
+    fig = confusion_figure(cm, normalize_rows(cm), show_rates=True, title="t", x_title="x", y_title="y",
+                           hover="{true}→{pred}: {count} ({share})").to_plotly_json()
+    assert fig["data"][1]["text"][3][5] == "< 0.1%" and fig["data"][0]["text"][3][3] == "> 99.9%"
+    assert "3→5: 1 (< 0.1%)" in fig["data"][2]["hovertext"] and fig["data"][0]["text"][0][0] == "100.0%"
 
 
 def test_the_gallery_sorts_by_loss(app_env):
@@ -222,16 +285,41 @@ def test_exports_hold_the_real_numbers(app_env, monkeypatch):
     assert (mistakes["split"] == "test").all()
 
 
-def test_url_holds_the_view_and_bad_values_fall_back(app_env):
+def test_url_holds_the_view(app_env):
     at = run_page("evaluate", query={"model": "small", "cell": "3-5", "norm": "rates", "sort": "loss_desc"})
     assert at.selectbox(key="ev_true").value == 3 and at.selectbox(key="ev_pred").value == 5
     assert at.toggle(key="ev_norm").value is True
     texts = [s for s in figure_titled(at, "Confusion matrix")["data"][0]["text"] for s in s]
     assert any(s.endswith("%") for s in texts)  # shares, not counts
     assert {k: at.query_params[k] for k in ("cell", "norm", "sort")} == {"cell": "3-5", "norm": "rates", "sort": "loss_desc"}
-    at = run_page("evaluate", query={"cell": "12-x", "split": "banana", "tab": "nope", "t": "900", "norm": "sideways"})
-    assert at.radio(key="ev_split").value == "test" and at.toggle(key="ev_norm").value is False
-    assert re.fullmatch(r"\d-\d", at.query_params["cell"]) and "split" not in at.query_params
+
+
+
+@pytest.mark.parametrize("query", [
+    {"cell": "12-x", "split": "banana", "tab": "nope", "norm": "sideways", "sort": "upside"},
+    {"cell": "4-", "split": "", "tab": "", "norm": "", "sort": ""},
+    {"cell": "٤-٩", "split": "VAL", "tab": "Matrix", "norm": "1", "sort": "conf_desc "},
+])
+def test_bad_url_values_fall_back_to_the_documented_defaults(app_env, query):
+    t, pred, _, cm = reference(app_env, "default")
+    off = cm - np.diag(np.diag(cm))
+    commonest = tuple(int(v) for v in np.unravel_index(np.argmax(off), off.shape))  # the default cell: the commonest confusion
+    at = run_page("evaluate", query={"model": "default", **query})
+    assert_no_exception(at)
+    assert at.radio(key="ev_split").value == "test" and metric(at, "Right, of 100") == str(int((pred == t).sum()))
+    assert at.session_state["ev_tab"] == "🧮 Confusion matrix"
+    assert (at.selectbox(key="ev_true").value, at.selectbox(key="ev_pred").value) == commonest
+    assert at.toggle(key="ev_norm").value is False and at.selectbox(key="ev_sort").value == "conf_desc"
+    assert at.query_params["cell"] == f"{commonest[0]}-{commonest[1]}"
+    assert not {"split", "tab", "norm", "sort"} & set(at.query_params)  # defaults are not written into the link
+
+
+@pytest.mark.parametrize("t", ["900", "-5", "50.5", "ninety", ""])
+def test_a_bad_threshold_falls_back_to_90(app_env, t):
+    _, _, conf, _ = reference(app_env)
+    at = run_page("evaluate", query={"model": "default", "tab": "calibration", "t": t})
+    assert at.slider(key="ev_t").value == 90
+    assert metric(at, "Answered") == str(int((conf >= 0.9).sum())) and "t" not in at.query_params
 
 
 def test_calibration_tab_numbers(app_env):
@@ -251,6 +339,37 @@ def test_calibration_tab_numbers(app_env):
     assert "t" not in at.query_params or at.query_params["t"] == "0"
     fig = figure_titled(at, "How sure the network is")
     assert sum(array(fig["data"][0]["customdata"])) == ok.sum() and sum(array(fig["data"][1]["customdata"])) == (~ok).sum()
+
+
+def test_the_ece_weights_each_bin_by_its_images(app_env):
+    # the random test nets are unsure of everything, so all their answers share one bin and any average agrees;
+    # this one is sure of some images and unsure of others, so the ten bins fill unevenly
+    model = random_model([784, 16, 10], seed=5, title="Spread out")
+    model.params["W2"] *= 10
+    x, t = app_env["test"]
+    p = reference_proba(None, x, params=model.params, scale=1.0)  # no preprocessing: raw pixels
+    conf, ok = p.max(axis=1), p.argmax(axis=1) == t
+    edges = np.linspace(0, 1, 11)
+    assert np.abs(conf[:, None] - edges).min() > 1e-4  # no answer sits on a bin edge, where float32 could tip it over
+    counts, gaps = [], []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            counts.append(inside.sum())
+            gaps.append(abs(ok[inside].mean() - conf[inside].mean()))
+    counts, gaps = np.array(counts), np.array(gaps)
+    weighted, unweighted = float(np.sum(counts / counts.sum() * gaps)), float(gaps.mean())
+    assert len(counts) >= 5 and counts.max() >= 5 * counts.min() and 0 < ok.sum() < len(t)
+    assert abs(weighted - unweighted) > 0.05  # the two averages disagree, so the test tells them apart
+    at = run_page("evaluate", query={"tab": "calibration"})
+    at.session_state["models_session"] = {"spread": model}
+    at.run()
+    at.selectbox(key="model_pick").select("session:spread").run()
+    assert_no_exception(at)
+    assert metric(at, "Expected calibration error") == f"{weighted:.4f}"
+    assert metric(at, "Mean confidence") == f"{conf.mean():.1%}"
+    bars = figure_titled(at, "Reliability")["data"][0]
+    assert [int(c[2]) for c in array(bars["customdata"]) if c[2]] == counts.tolist()  # the same bins, image for image
 
 
 def test_compare_two_models(app_env):

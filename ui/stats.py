@@ -1,4 +1,6 @@
-"""engine.explore results behind st.cache_data, keyed by the dataset's key and plain arguments (never the arrays)."""
+"""Numbers for the pages: engine.explore results behind st.cache_data, keyed by the dataset's key and plain arguments
+(never the arrays); ink() of one image; percent(), the one way the app writes a probability or a share.
+"""
 import streamlit as st
 
 from engine import explore
@@ -56,3 +58,22 @@ def thumbnails(key, split, indices):
     """PNG bytes of the images at indices (a tuple), dark ink on white like the heatmaps, for a thumbnail grid."""
     img = _arrays(key, split)[0]
     return [png(img[i], scale=4, invert=True) for i in indices]
+
+
+def ink(x):
+    """(pixels with ink (> 0), pixels brighter than half (> 127), the brightest value) of one image (28, 28) uint8."""
+    return int((x > 0).sum()), int((x > 127).sum()), int(x.max())
+
+
+def percent(p, digits=1):
+    """p in [0, 1] as a percentage a reader can take literally: '0.4%', '< 0.1%' (tiny, not zero), '> 99.9%' (not quite 1).
+
+    Plain rounding would print '0.0%' for 0.0004 and '100.0%' for 0.99996: a probability that is not 0 or 1 never reads so.
+    """
+    p = float(p)
+    step = 10.0 ** -(digits + 2)  # the smallest share the format shows: 0.001 for one decimal of a percent
+    if 0 < p < step / 2:
+        return f"< {step:.{digits}%}"
+    if 1 - step / 2 <= p < 1:
+        return f"> {1 - step:.{digits}%}"
+    return f"{p:.{digits}%}"

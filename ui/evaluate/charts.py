@@ -1,10 +1,12 @@
-"""Plotly builders for the evaluation page: plain data in, a titled figure out (no streamlit, so tests call them directly).
+"""Plotly builders for the evaluation page: plain data in, a titled figure out (they draw nothing, so tests call them directly).
 
 Visible words (titles, axis titles, legend names, hover sentences) are arguments, so the page passes translated text.
 """
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from ui.stats import percent
 
 RIGHT, WRONG = "#3b5bdb", "#e03131"  # one blue for right answers and one red for mistakes, on every chart of the page
 BLUES = [[0.0, "#748ffc"], [1.0, "#1c3faa"]]  # never pale: white digits must stay readable on every diagonal cell
@@ -40,8 +42,9 @@ def confusion_figure(counts, rates, *, show_rates, title, x_title, y_title, hove
     k = len(counts)
     diag = np.eye(k, dtype=bool)
     shown = rates if show_rates else counts
-    text = np.vectorize(lambda v: f"{v:.1%}" if show_rates else f"{int(v):,}")(shown)
+    text = np.vectorize(lambda v: percent(v) if show_rates else f"{int(v):,}")(shown)  # one image in 5,000 is "< 0.1%", not 0
     text = np.where((counts == 0) & ~diag, "", text)  # empty mistake cells stay blank: the eye finds the real ones
+    font = 13 if height >= 520 else 11  # "1,135" must fit its square
     fig = go.Figure()
     for mask, scale, ink in ((diag, BLUES, "white"), (~diag, REDS, None)):
         z = _cells(shown, mask & (counts > 0))
@@ -49,12 +52,12 @@ def confusion_figure(counts, rates, *, show_rates, title, x_title, y_title, hove
         # the diagonal is dark blue everywhere (most answers are right): white text; red cells range from pale to dark,
         # so plotly picks black or white per cell
         fig.add_heatmap(z=z, text=np.where(mask, text, ""), texttemplate="%{text}", colorscale=scale, zmin=0, zmax=top or 1.0,
-                        showscale=False, hoverinfo="skip", xgap=1, ygap=1, textfont={"size": 13, **({"color": ink} if ink else {})})
+                        showscale=False, hoverinfo="skip", xgap=1, ygap=1, textfont={"size": font, **({"color": ink} if ink else {})})
     ii, jj = np.divmod(np.arange(k * k), k)  # row-major: point p is cell (p // k, p % k)
-    words = [hover.format(true=i, pred=j, count=f"{counts[i, j]:,}", share=f"{rates[i, j]:.1%}") for i, j in zip(ii, jj, strict=True)]
+    words = [hover.format(true=i, pred=j, count=f"{counts[i, j]:,}", share=percent(rates[i, j])) for i, j in zip(ii, jj, strict=True)]
     fig.add_scatter(x=jj, y=ii, mode="markers", customdata=np.stack([ii, jj], axis=1), hovertext=words,
                     hovertemplate="%{hovertext}<extra></extra>", showlegend=False, name="cells",
-                    marker={"symbol": "square", "size": 38, "color": "rgba(0,0,0,0)", "line": {"width": 0}})
+                    marker={"symbol": "square", "size": round(height * 0.063), "color": "rgba(0,0,0,0)", "line": {"width": 0}})
     if selected is not None:
         i, j = selected
         fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, line={"color": "#111111", "width": 3})

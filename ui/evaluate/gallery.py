@@ -9,21 +9,21 @@ COLS = 8
 PER_PAGE = 24  # three rows of eight: a page of a gallery is one screen
 
 
-def page(n_items, *, key):
+def page(n_items, *, key, per_page=PER_PAGE):
     """The current 1-based page of a paged gallery (kept in st.session_state[key]), clamped to the pages there are."""
-    n_pages = max(1, -(-n_items // PER_PAGE))
+    n_pages = max(1, -(-n_items // per_page))
     current = st.session_state.get(key, 1)
     if not isinstance(current, int) or not 1 <= current <= n_pages:
         current = st.session_state[key] = 1
     return current, n_pages
 
 
-def show(ds, split_name, indices, captions, *, model_id, notes=None):
+def show(ds, split_name, indices, captions, *, model_id, notes=None, cols=COLS):
     """Thumbnails of images indices (numbers in split split_name), captions[n] under each, notes[n] below, a link to /single."""
     thumbs = stats.thumbnails(ds.key, split_name, tuple(int(i) for i in indices))
-    cols = st.columns(COLS, gap="small")
+    columns = st.columns(cols, gap="small")
     for n, (i, png) in enumerate(zip(indices, thumbs, strict=True)):
-        with cols[n % COLS]:
+        with columns[n % cols]:
             st.image(png, caption=captions[n], width="stretch")
             if notes is not None:
                 st.caption(notes[n])
@@ -31,13 +31,13 @@ def show(ds, split_name, indices, captions, *, model_id, notes=None):
                      query=urlstate.query(split=split_name, index=int(i), model=model_id))
 
 
-def paged(ds, split_name, indices, caption, *, key, model_id, note=None):
+def paged(ds, split_name, indices, caption, *, key, model_id, note=None, cols=COLS, per_page=PER_PAGE):
     """show() one page of indices (a NumPy array in display order) with a pager below; caption(n)/note(n) label item n."""
-    current, n_pages = page(len(indices), key=key)
-    shown, _ = page_of(indices, current, per_page=PER_PAGE)
-    start = (current - 1) * PER_PAGE
+    current, n_pages = page(len(indices), key=key, per_page=per_page)
+    shown, _ = page_of(indices, current, per_page=per_page)
+    start = (current - 1) * per_page
     show(ds, split_name, shown, [caption(start + n) for n in range(len(shown))], model_id=model_id,
-         notes=None if note is None else [note(start + n) for n in range(len(shown))])
+         notes=None if note is None else [note(start + n) for n in range(len(shown))], cols=cols)
     if n_pages > 1:
         st.pagination(n_pages, key=key)
     return shown

@@ -15,6 +15,7 @@ from ui.evaluate import charts as eval_charts
 from ui.evaluate import state as eval_state
 from ui.i18n import current_lang, t
 from ui.report import Draft
+from ui.stats import percent
 
 MISTAKES = 24  # as many as the page's gallery shows
 
@@ -61,11 +62,11 @@ def draft(ev, *, w, model_id, which, source_idx, threshold=0.9):
     d.text(w["mistakes_words"])
     mistakes = metrics.most_confident_mistakes(ev.proba, ev.t, k=MISTAKES)
     d.table([w["mistake_col_image"], w["mistake_col_true"], w["mistake_col_pred"], w["mistake_col_conf"]],
-            [[f"#{int(source_idx[p])}", int(ev.t[p]), int(ev.pred[p]), f"{ev.confidence[p]:.1%}"] for p in mistakes])
+            [[f"#{int(source_idx[p])}", int(ev.t[p]), int(ev.pred[p]), percent(ev.confidence[p])] for p in mistakes])
 
     d.section(w["cal_head"])
     d.text(w["cal_words"])
-    d.number(w["mean_conf"], f"{s['mean_conf']:.1%}")
+    d.number(w["mean_conf"], percent(s["mean_conf"]))
     bins = calibration.reliability_bins(ev.confidence, ev.correct)
     d.chart(eval_charts.reliability_figure(bins, title=w["rel_title"], x_title=w["conf_axis"], y_title=w["rel_y"],
                                            names=(w["rel_bars"], w["rel_diag"]), hover=w["rel_hover"]),
