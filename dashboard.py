@@ -1,8 +1,10 @@
-"""MNIST Explorer, and its home page: `streamlit run dashboard.py`. What the network is, the data, and where to go next."""
+"""MNIST Explorer, and its home page: `streamlit run dashboard.py`. The network at work on a digit, what the network is,
+the data, and where to go next."""
 import streamlit as st
 
 from engine.modelfile import BOOK_SIZES
 from ui import firstrun, loaders, models, nav, panels, shell, stats
+from ui.home import live
 from ui.home.diagram import network_svg
 from ui.i18n import t
 
@@ -13,6 +15,9 @@ panels.intro(t("home.title"), t("home.intro"))
 model_id, model = models.current_model()
 sizes = model.sizes if model is not None else BOOK_SIZES
 act = model.activation if model is not None else "sigmoid"
+ds, error = loaders.try_dataset()
+if ds is not None and model is not None:  # first screen: a digit, the network at work, its answer
+    live.show(ds, model_id, model)
 
 st.subheader(t("home.network_head"))
 left, right = st.columns([3, 2], gap="large")
@@ -41,7 +46,6 @@ with right:
         panels.model_card(model_id, model)
 
 st.subheader(t("home.data_head"))
-ds, error = loaders.try_dataset()
 if ds is None:
     firstrun.panel(error)
 else:

@@ -1,5 +1,8 @@
 """Server time of a warm rerun of the single-image page on real MNIST when the input or the model changes; target < 200 ms.
 
+Also times home's first screen (the network at work on a test digit: "Random digit" reruns) and, alone, the building of
+the answer card and the network view (ui/network.py), which both pages draw on every rerun.
+
 Run by hand from the repo root:
     MNIST_DIR=/path/to/mnist BOOK_WEIGHTS=/path/to/sample_weight.pkl python3 -m benchmarks.bench_single_page [--runs 20]
 Times AppTest.run() of dashboard.py on /single: the whole script (router, sidebar, page) plus AppTest's own
@@ -109,12 +112,35 @@ def main():
         upload(0)
     rows.append(("same photo, rerun", timed(at, same_photo, args.runs)))
 
+    home = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+
+    def set_home_digit(i):
+        home.session_state["home_index"] = (i * 997) % 10_000
+    rows.append(("home: random digit (live view)", timed(home, set_home_digit, args.runs)))
+
     print(f"single-image page, real MNIST, {args.runs} timed reruns per row (median); load average {os.getloadavg()[0]:.1f}")
+    print(f"answer card + network view alone (ui/network.py, book-shaped net): {view_ms(at_images()[:args.runs]):.2f} ms")
     print(f"first visit (cold: MNIST, model, embeddings, mistakes): {cold:8.0f} ms")
     print(f"{'change':<32} {'wall ms':>8} {'CPU ms':>7} {'wall - floor':>13} {'vs target':>10}")
     for what, (ms, cpu) in rows:
         print(f"{what:<32} {ms:8.1f} {cpu:7.1f} {ms - floor[0]:13.1f} {ms / TARGET_MS:9.2f}x")
     print(f"{'floor':<32} {floor[0]:8.1f} {floor[1]:7.1f}   (AppTest running a one-line app)")
+
+
+def view_ms(images):
+    """Median ms to build the answer card's HTML and the network view's SVG from a trace, for the shipped default model."""
+    from engine import explain
+    from engine.modelfile import load_model
+    from ui import network
+    model = load_model(ROOT / "models" / "default.npz")
+    times = []
+    for img in images:
+        tr = explain.trace(model, img)
+        start = time.perf_counter()
+        network.answer_html(tr, label=None)
+        network.network_svg(model, tr)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 def at_images():

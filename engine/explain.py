@@ -56,6 +56,42 @@ def top_two(proba):
     return TopTwo(int(first), int(second), float(p[first]), float(p[second]), float(p[first] - p[second]))
 
 
+# How sure an answer is, named from its margin p_first - p_second: the first threshold the margin reaches gives the word.
+CONFIDENCE = ((0.80, "very_sure"), (0.40, "sure"), (0.15, "leaning"), (0.0, "close"))
+
+
+def confidence(margin):
+    """A margin p_first - p_second in [0, 1] -> 'very_sure' (>= 0.80), 'sure' (>= 0.40), 'leaning' (>= 0.15) or 'close'."""
+    return next((word for limit, word in CONFIDENCE if margin >= limit), "close")
+
+
+class Flow(NamedTuple):
+    """The strongest contributions z[i] * W_l[i, j] through weight layer l (from layer l-1, the input when l = 1, to layer l)."""
+
+    layer: int  # l = 1 .. L
+    source: np.ndarray  # (m,) unit i of layer l-1 (a pixel when l = 1)
+    target: np.ndarray  # (m,) unit j of layer l
+    term: np.ndarray  # (m,) z_{l-1}[i] * W_l[i, j], float64; largest |term| first
+
+
+def strongest_paths(model, tr, cls, *, k=6):
+    """Flows [layer 1 .. L] of what builds class cls's logit: the k largest |z * W| into cls, then into their sources, and so on.
+
+    Layer L's targets are [cls]; each layer below feeds the distinct sources found one layer up, so the edges form the
+    strongest paths from the input to the answer.
+    """
+    targets = np.array([int(cls)])
+    flows = []
+    for layer in range(model.n_layers, 0, -1):
+        z = np.asarray(tr.x if layer == 1 else tr.z[layer - 2], np.float64)  # (width_{layer-1},)
+        terms = z[:, None] * model.params[f"W{layer}"][:, targets].astype(np.float64)  # (width_{layer-1}, len(targets))
+        flat = np.argsort(-np.abs(terms), axis=None, kind="stable")[:k]
+        i, j = np.unravel_index(flat, terms.shape)
+        flows.append(Flow(layer, i, targets[j], terms[i, j]))
+        targets = np.unique(i)
+    return flows[::-1]
+
+
 def contributions(model, tr, cls):
     """Each last-hidden unit's share z_{L-1}[j] * W_L[j, cls] of class cls's logit (for a 1-layer net: each input's)."""
     L = model.n_layers

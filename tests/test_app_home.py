@@ -1,4 +1,5 @@
-"""AppTest of the shell and the home page: network words, diagram and parameter counts, the model picker, uploads."""
+"""AppTest of the shell and the home page: the network at work on a test digit, network words, diagram and parameter
+counts, the model picker, uploads."""
 import json
 import pickle
 import re
@@ -17,6 +18,8 @@ from tests.apptest_helpers import (
     run_page,
 )
 from tests.conftest import ROOT
+from tests.visible import words_left
+from ui.home import live
 
 app_env, no_data_env = apptest_helpers.app_env, apptest_helpers.no_data_env  # fixtures this module uses
 
@@ -37,8 +40,30 @@ def params_table(at):
 
 
 def diagram(at):
-    """The network drawing's SVG text."""
-    return next(m.value for m in at.markdown if m.value.startswith("<svg"))
+    """The static drawing of the layers' SVG text (not the live network view above it)."""
+    return next(m.value for m in at.markdown if m.value.startswith("<svg") and "network-view" not in m.value)
+
+
+def live_view(at):
+    """The live network view and the answer card, or (None, None) when home does not show them."""
+    view = next((m.value for m in at.markdown if m.value.startswith('<svg class="network-view"')), None)
+    card = next((m.value for m in at.markdown if 'data-answer="card"' in m.value), None)
+    return view, card
+
+
+def answer_of(card):
+    """(digit, probability text) the card shows."""
+    return tuple(re.search(rf'data-answer="{part}"[^>]*>([^<]*)<', card).group(1) for part in ("digit", "probability"))
+
+
+def forward_proba(pixels, sizes=MODEL_SIZES["default"], seed=0):
+    """Softmax probabilities of tests/apptest_helpers' model, long hand: pixels / 255 through sigmoid layers."""
+    P = random_model(sizes, seed=seed).params
+    h = np.asarray(pixels, np.float64).reshape(-1) / 255
+    for i in range(1, len(sizes)):
+        a = h @ P[f"W{i}"].astype(np.float64) + P[f"b{i}"]
+        h = 1 / (1 + np.exp(-a)) if i < len(sizes) - 1 else np.exp(a - a.max()) / np.exp(a - a.max()).sum()
+    return h
 
 
 def test_home_draws_and_counts_the_default_model(app_env):
@@ -68,6 +93,7 @@ def test_home_summarises_the_data(app_env):
 def test_home_links_to_every_other_page(app_env):
     at = run_page("home")
     links = {link.value: link.proto.page for link in at.main.get("page_link")}
+    assert [links.pop("Draw your own"), links.pop("Every step for this digit")] == ["single", "single"]  # the live view's
     assert links == {"Dataset browser": "dataset", "Single image": "single", "Evaluation": "evaluate",
                      "Preprocessing": "preprocess", "Train a network": "train", "Glossary": "glossary"}
     menu = [link.value for link in at.sidebar.get("page_link")]  # the sidebar's menu: every page, home first
@@ -198,3 +224,47 @@ def test_every_page_opens_and_closes_the_shared_frame():
     for script, _icon in PAGES.values():
         body = (ROOT / script).read_text()
         assert body.count("shell.page(") == 1 and body.rstrip().endswith("shell.end()"), script
+
+
+def test_home_opens_on_the_network_reading_a_test_digit(app_env):
+    x, t = app_env["test"]
+    at = run_page("home")
+    view, card = live_view(at)
+    p = forward_proba(x[live.SAMPLE])
+    assert answer_of(card) == (str(int(np.argmax(p))), f"{p.max():.1%}")
+    assert 'data-answer="verdict"' in card and f"Test image #{live.SAMPLE}, labelled **{t[live.SAMPLE]}**." in page_text(at)
+    assert [re.search(r"digit (\d): a = [-\d.]+, probability ([\d.]+)%", m).groups() for m in
+            re.findall(r"<title>(digit \d[^<]*)</title>", view)] == [(str(d), f"{p[d] * 100:.1f}") for d in range(10)]
+    order = [m.value for m in at.main.markdown]
+    assert order.index(view) < order.index(diagram(at))  # the live network first, the explanation of the layers below it
+    links = {link.value: (link.proto.page, link.proto.query_string) for link in at.main.get("page_link")}
+    assert links["Draw your own"] == ("single", "input=draw")
+    assert links["Every step for this digit"] == ("single", f"split=test&index={live.SAMPLE}&model=default")
+    assert apptest_helpers.plotly_figures(at) == []  # home still needs no plotly bundle
+
+
+def test_random_digit_reads_another_test_image(app_env, monkeypatch):
+    x, _ = app_env["test"]
+    monkeypatch.setattr(live, "random_index", lambda n: 42 if n == len(x) else -1)
+    at = run_page("home")
+    at.button(key="home_random").click().run()
+    assert_no_exception(at)
+    p = forward_proba(x[42])
+    assert answer_of(live_view(at)[1]) == (str(int(np.argmax(p))), f"{p.max():.1%}")
+    assert "Test image #42" in page_text(at)
+    links = {link.value: link.proto.query_string for link in at.main.get("page_link")}
+    assert "index=42" in links["Every step for this digit"]
+
+
+def test_the_live_view_follows_the_model_and_speaks_the_language(app_env):
+    at = run_page("home", query={"model": "small", "lang": "zh"})
+    view, card = live_view(at)
+    p = forward_proba(app_env["test"][0][live.SAMPLE], MODEL_SIZES["small"], seed=1)
+    assert answer_of(card)[1] == f"{p.max():.1%}" and view.count('class="unit" data-layer="2"') == 10  # 784-16-10: the outputs are layer 2
+    assert words_left(view) == [] and words_left(card) == []
+    assert "网络的答案" in card and "输出层" in view
+
+
+def test_without_data_or_model_home_has_no_live_view(no_data_env, app_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_EXPLORER_MODELS", str(tmp_path / "empty"))
+    assert live_view(run_page("home")) == (None, None)

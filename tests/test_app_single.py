@@ -1,5 +1,8 @@
 """AppTest of the single-image page on synthetic MNIST: choosing the input (index, Random, Next mistake, canvas, upload),
-and every number it shows checked against the network written out in NumPy here."""
+the answer card beside it, and every number it shows checked against the network written out in NumPy here."""
+import html
+import re
+
 import numpy as np
 import pytest
 
@@ -43,8 +46,30 @@ def heatmap_z(at, words):
     return array(figure_titled(at, words)["data"][0]["z"]).astype(float)
 
 
-def metric(at, label):
-    return next(m for m in at.metric if m.label == label)
+def card(at):
+    """The answer card's parts: digit, probability, margin words, verdict (None without a label), top-3 bars [(digit, %)]."""
+    text = next(m.value for m in at.markdown if 'data-answer="card"' in m.value)
+
+    def part(name):
+        m = re.search(rf'data-answer="{name}"[^>]*>([^<]*)<', text)
+        return html.unescape(m.group(1)) if m else None
+    bars = re.findall(r'data-answer="bar" data-digit="(\d)".*?<span[^>]*>([\d.]+)%</span>', text)
+    return {"digit": part("digit"), "probability": part("probability"), "margin": part("margin"), "verdict": part("verdict"),
+            "bars": [(int(d), float(v)) for d, v in bars]}
+
+
+def margin_words(p):
+    """The card's words for a probability vector, from the thresholds the page states (80 / 40 / 15 points)."""
+    first, second = np.argsort(p)[::-1][:2]
+    gap = p[first] - p[second]
+    words = ("very sure" if gap >= 0.8 else "sure" if gap >= 0.4 else f"leaning to {first} over {second}" if gap >= 0.15
+             else f"a close call between {first} and {second}")
+    return f"Margin {gap * 100:.1f} points: {words}"
+
+
+def in_order(at):
+    """Every element of the main area in page order (depth first)."""
+    return list(at.main)
 
 
 def test_an_mnist_image_from_the_url_and_its_probabilities(app_env):
@@ -55,9 +80,15 @@ def test_an_mnist_image_from_the_url_and_its_probabilities(app_env):
     p = z[-1]
     np.testing.assert_allclose(bars(at, "Probabilities of model default"), p, atol=1e-5)
     first, second = np.argsort(p)[::-1][:2]
-    assert metric(at, "Answer").value == str(first) and metric(at, "Runner-up").value == str(second)
-    assert metric(at, "Margin").value == f"{(p[first] - p[second]) * 100:.1f} points"
-    assert metric(at, "True label").value == str(t[7])
+    shown = card(at)
+    assert shown["digit"] == str(first) and shown["probability"] == f"{p[first]:.1%}"
+    assert shown["margin"] == margin_words(p)
+    assert [d for d, _ in shown["bars"]] == np.argsort(-p, kind="stable")[:3].tolist()
+    assert [v for _, v in shown["bars"]] == [round(p[d] * 100, 1) for d, _ in shown["bars"]]
+    assert shown["verdict"] == (f"✓ right: the true label is {t[7]}" if first == t[7] else f"✗ model says {first}, true {t[7]}")
+    metrics = {m.label: m.value for m in at.metric}  # section 2 keeps its numbers: the same answer, in points
+    assert (metrics["Answer"], metrics["Runner-up"]) == (str(first), str(second))
+    assert metrics["Margin"] == f"{(p[first] - p[second]) * 100:.1f} points" and metrics["True label"] == str(t[7])
     fig = figure_titled(at, "Probabilities of model default")
     colors = fig["data"][0]["marker"]["color"]
     assert [i for i, c in enumerate(colors) if c != colors[(first + 1) % 10]] == [first]  # only the answer stands out
@@ -121,8 +152,9 @@ def test_next_mistake_steps_through_the_wrong_answers(app_env):
     assert (at.radio(key="single_split").value, at.number_input(key="single_index").value) == ("test", wrong[0])
     at.button(key="single_next").click().run()
     assert at.number_input(key="single_index").value == wrong[1]
-    assert f"mistake 2 of {len(wrong)}" in page_text(at)
-    assert metric(at, "True label").delta == "✗ the answer is wrong"
+    said = int(np.argmax(forward(P, x[wrong[1]])[1][-1]))
+    assert f"mistake 2 of {len(wrong)}, where the model answered **{said}**." in page_text(at)  # the caption says the answer
+    assert card(at)["verdict"] == f"✗ model says {said}, true {t[wrong[1]]}"
     at.number_input(key="single_index").set_value(wrong[-1]).run()
     at.button(key="single_next").click().run()  # after the last one, round to the first
     assert at.number_input(key="single_index").value == wrong[0]
@@ -134,13 +166,15 @@ def test_hidden_layers_show_a_and_z_of_every_unit(app_env):
     at = run_page("single", query={"index": 4})
     a, z = forward(net("default"), x[4])
     for i, width, rows in ((1, 50, 5), (2, 100, 10)):
-        fig = figure_titled(at, f"Layer {i}: {width} units")
+        fig = figure_titled(at, f"Layer {i}: {width} units, sorted by activation z (most active top left)")
         grid = array(fig["data"][0]["z"]).astype(float)
         assert grid.shape == (rows, 10)
-        np.testing.assert_allclose(grid.reshape(-1), z[i - 1], atol=1e-5)
+        order = np.argsort(-z[i - 1], kind="stable")  # reading order: the most active unit first
+        np.testing.assert_allclose(grid.reshape(-1), z[i - 1][order], atol=1e-5)
+        assert np.all(np.diff(grid.reshape(-1)) <= 1e-6)
         custom = array(fig["data"][0]["customdata"]).astype(float)  # (rows, 10, 2): unit number, a
-        np.testing.assert_array_equal(custom[..., 0].reshape(-1), np.arange(width))
-        np.testing.assert_allclose(custom[..., 1].reshape(-1), a[i - 1], atol=1e-4)
+        np.testing.assert_array_equal(custom[..., 0].reshape(-1), order)
+        np.testing.assert_allclose(custom[..., 1].reshape(-1), a[i - 1][order], atol=1e-4)
     curve = figure_titled(at, "on the sigmoid curve")
     dots = [d for d in curve["data"] if d.get("mode") == "markers"]
     assert [d["name"] for d in dots] == ["layer 1", "layer 2"]
@@ -161,9 +195,8 @@ def test_any_depth_and_relu(app_env):
     save_model(MLP(params, activation="relu", card={"title": "deep relu"}), Path(os.environ["MNIST_EXPLORER_MODELS"]) / "deep.npz")
     at = run_page("single", query={"model": "deep", "index": 2})
     titles = [f["layout"]["title"]["text"] for f in plotly_figures(at)]
-    assert [s for s in titles if s.startswith("Layer")] == ["Layer 1: 30 units, coloured by activation z",
-                                                            "Layer 2: 20 units, coloured by activation z",
-                                                            "Layer 3: 12 units, coloured by activation z"]
+    assert [s for s in titles if s.startswith("Layer")] == [f"Layer {i}: {n} units, sorted by activation z (most active top left)"
+                                                            for i, n in ((1, 30), (2, 20), (3, 12))]
     assert "Every hidden unit on the ReLU curve" in titles
     assert "Units behind the score of" in " ".join(titles) and "z3[j] × W4[j," in " ".join(titles)
     assert "units are off (a ≤ 0)" in page_text(at)
@@ -257,8 +290,9 @@ def test_an_injected_canvas_drawing_is_read(app_env, monkeypatch):
     at = run_page("single", query={"input": "draw"})
     assert "Draw a digit on the black canvas" in page_text(at)
     assert not [f for f in plotly_figures(at) if "Probabilities" in f["layout"]["title"]["text"]]
+    assert [i.value for i in at.info] == ["Draw a digit on the black canvas to see what the network makes of it."]
     drawn[0] = stroke_canvas()
-    at.run()
+    at.run()  # the stroke ended: the canvas reruns the page, and the card is drawn in that same run
     assert_no_exception(at)
     assert image_captions(at)[:6] == ["1. grey", "2. ink made white", "3. ink separated", "4. cropped",
                                       "5. scaled to 20 × 20", "6. centred in 28 × 28"]
@@ -271,8 +305,15 @@ def test_an_injected_canvas_drawing_is_read(app_env, monkeypatch):
     assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1  # ... moved from the left edge to the centre of mass
     p = forward(net("default"), digit)[1][-1]
     np.testing.assert_allclose(bars(at, "Probabilities of model default"), p, atol=1e-5)
-    assert metric(at, "Answer").value == str(int(np.argmax(p)))
-    assert not any(m.label == "True label" for m in at.metric)  # a drawing has no label
+    assert card(at)["digit"] == str(int(np.argmax(p))) and card(at)["probability"] == f"{p.max():.1%}"
+    assert card(at)["verdict"] is None  # a drawing has no label
+    moved = np.zeros_like(drawn[0])
+    moved[..., 3] = 255
+    moved[60:80, 40:240, :3] = 255  # a new stroke: a long horizontal bar
+    drawn[0] = moved
+    at.run()
+    p = forward(net("default"), heatmap_z(at, "your drawing as 28 × 28"))[1][-1]
+    assert card(at)["probability"] == f"{p.max():.1%}" and card(at)["digit"] == str(int(np.argmax(p)))
 
 
 @pytest.mark.parametrize(("name", "data", "mime"), [
@@ -284,7 +325,8 @@ def test_an_uploaded_picture_is_read(app_env, name, data, mime):
     assert "Upload a picture of one digit" in page_text(at)
     at.file_uploader(key="single_upload").set_value((name, data, mime)).run()
     assert_no_exception(at)
-    assert image_captions(at)[5] == "6. centred in 28 × 28"
+    caps = image_captions(at)
+    assert caps[0] == "what the network reads (28 × 28, ink dark)" and caps[6] == "6. centred in 28 × 28"
     assert "so step 2 inverted it" in page_text(at)  # dark ink on white paper
     digit = heatmap_z(at, f"{name} as 28 × 28")
     rows, cols = np.nonzero(digit > 0)
@@ -317,3 +359,33 @@ def test_a_link_brings_back_an_mnist_image(app_env, monkeypatch):
     at.run()
     assert at.session_state["single_source"] == "mnist"
     np.testing.assert_array_equal(heatmap_z(at, "test #42 as 28 × 28"), x[42])
+
+
+def test_the_answer_comes_first_and_the_explanations_fold(app_env):
+    at = run_page("single", query={"index": 5})
+    order = in_order(at)
+    kinds = [(type(n).__name__, getattr(n, "value", None)) for n in order]
+    at_card = next(i for i, (_, v) in enumerate(kinds) if isinstance(v, str) and 'data-answer="card"' in v)
+    at_view = next(i for i, (_, v) in enumerate(kinds) if isinstance(v, str) and v.startswith('<svg class="network-view"'))
+    at_section = next(i for i, (k, v) in enumerate(kinds) if v == "1. The input: 784 numbers")
+    at_index = next(i for i, n in enumerate(order) if getattr(n, "key", None) == "single_index")
+    assert at_index < at_card < at_view < at_section  # picker, then the answer beside it, the network under it, details below
+    subheads = [h.value for h in at.subheader]
+    assert [h[:2] for h in subheads] == ["1.", "2.", "3.", "4.", "5."]  # the detailed sections keep their order
+    labels = [e.label for e in at.expander if e.label.startswith("📖")]
+    assert labels == ["📖 How the picture becomes the input x", "📖 How softmax turns scores into probabilities",
+                      "📖 What a hidden unit computes", "📖 How the score is split, and what saliency means",
+                      "📖 How the similar images are found"]
+    folded = {e.label: " ".join(m.value for m in e.markdown) for e in at.expander}
+    assert "**Preprocessing:**" in folded[labels[0]] and "**Forward propagation**" in folded[labels[1]]
+    assert "**sigmoid**" in folded[labels[2]] and "backpropagation" in folded[labels[3]] and "z2" in folded[labels[4]]
+    assert all(not e.proto.expanded for e in at.expander if e.label in labels)  # folded until opened
+
+
+@pytest.mark.parametrize("lang", ["zh", "ja"])
+def test_the_card_and_the_network_view_are_translated(app_env, lang):
+    from tests.test_app_languages import english_left
+    at = run_page("single", query={"lang": lang, "index": 3})
+    assert english_left(at) == {}
+    view = next(m.value for m in at.markdown if m.value.startswith('<svg class="network-view"'))
+    assert ("输出层" if lang == "zh" else "出力層") in view and ("神经元" if lang == "zh" else "ニューロン") in view

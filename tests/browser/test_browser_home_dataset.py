@@ -17,7 +17,8 @@ def test_home_page(page, app_url, console_errors):
     open_page(page, app_url, "/", "The network in plain words")
     for text in ("Learned numbers per layer", "Parameters in total", "Active model", "60,000", "10,000", "Where to go next"):
         assert page.get_by_text(text).first.is_visible(), text
-    assert page.locator("svg[role=img] circle").count() == 40  # the network diagram, 10 circles per layer
+    assert page.locator("svg[role=img]:not(.network-view) circle").count() == 40  # the layer diagram, 10 circles per layer
+    assert page.locator("svg.network-view").count() == 1 and page.locator('[data-answer="digit"]').count() == 1
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 0  # home needs no plotly bundle
     assert page.get_by_role("link", name=re.compile("Dataset browser")).count() >= 1
     screenshot(page, "home")

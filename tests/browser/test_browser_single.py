@@ -11,8 +11,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.mnist]
 TALL = {"width": 1400, "height": 7000}  # the whole page without scrolling, for one full screenshot
 
 
-def metric_values(page):
-    return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+def answer(page):
+    """The digit the answer card shows."""
+    return page.locator('[data-answer="digit"]').inner_text()
 
 
 def test_single_page_from_a_link(page, app_url, console_errors):
@@ -23,11 +24,15 @@ def test_single_page_from_a_link(page, app_url, console_errors):
                   "Layer 2: 100 units", "Every hidden unit on the sigmoid curve", "Which pixels move the score"):
         assert page.get_by_text(title).first.is_visible(), title
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 9
-    assert len(page.locator('[data-testid="stImage"]').all()) == 8  # the nearest training images
+    assert len(page.locator('[data-testid="stImage"]').all()) == 1 + 8  # the digit read, the nearest training images
+    assert page.locator("svg.network-view circle").count() >= 10 + 2 * 12  # outputs, the most active hidden units
     screenshot(page, "single")
     page.get_by_role("button", name="Next mistake").click()
     page.get_by_text("This image is one of them: mistake 1 of").wait_for(timeout=60_000)
     wait_idle(page)
+    said = answer(page)
+    assert page.get_by_text(f"where the model answered {said}.").is_visible()  # the caption says what the model said
+    assert page.locator('[data-answer="verdict"]').inner_text().startswith(f"✗ model says {said}, true ")
     assert_clean(page, console_errors)
 
 
@@ -56,7 +61,7 @@ def test_a_digit_drawn_with_the_mouse_is_read(page, app_url, console_errors):
     wait_idle(page)
     page.wait_for_timeout(500)
     assert page.get_by_text("your drawing as 28 × 28 pixel values").is_visible()
-    assert metric_values(page)[0] == "7"  # the answer
+    assert answer(page) == "7"
     assert page.locator('[data-testid="stImageCaption"]').all_inner_texts()[:6][-1] == "6. centred in 28 × 28"
     screenshot(page, "single-drawn")
     page.get_by_role("button", name="Clear").click()
@@ -75,7 +80,7 @@ def test_an_uploaded_photo_is_read(page, app_url, console_errors, mnist_dir, tmp
     wait_idle(page)
     page.wait_for_timeout(500)
     assert page.get_by_text("so step 2 inverted it").is_visible()  # dark ink on light paper
-    assert metric_values(page)[0] == str(t[0])
+    assert answer(page) == str(t[0])
     screenshot(page, "single-photo")
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"this is not a picture")

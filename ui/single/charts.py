@@ -74,11 +74,14 @@ def softmax_table(parts, *, headers, predicted):
     }
 
 
-def unit_grid(a, z, *, title, unit_name="unit", zmax=None, height=None, cols=10):
-    """One hidden layer's units as a grid of cells coloured by activation z (n,); hover gives the unit, a and z."""
+def unit_grid(a, z, *, title, order=None, unit_name="unit", zmax=None, height=None, cols=10):
+    """One hidden layer's units as a grid of cells coloured by activation z (n,), in reading order of `order` (unit numbers,
+    e.g. most active first; default 0, 1, 2 ...); hover gives the unit, a and z."""
+    order = np.arange(np.size(z)) if order is None else np.asarray(order, int)
+    a, z = np.asarray(a)[order], np.asarray(z)[order]
     zg = units.as_grid(z, cols=cols)  # (rows, cols), NaN in unused cells
     rows, cols = zg.shape
-    custom = np.dstack([units.as_grid(np.arange(np.size(z)), cols=cols), units.as_grid(a, cols=cols)])  # unit number, a
+    custom = np.dstack([units.as_grid(order, cols=cols), units.as_grid(a, cols=cols)])  # unit number, a
     top = float(np.nanmax(zg)) if zmax is None else zmax
     cells = {"type": "heatmap", "z": zg, "zmin": 0, "zmax": top or 1.0, "colorscale": "Viridis", "xgap": 2, "ygap": 2,
              "customdata": custom, "colorbar": {"thickness": 12, "title": {"text": "z"}},
