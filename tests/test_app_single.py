@@ -12,6 +12,7 @@ from tests import apptest_helpers
 from tests.apptest_helpers import array, assert_no_exception, figure_titled, image_captions, page_text, plotly_figures, run_page
 from tests.photos import encode, ring, seven
 from ui.single import state as single_state
+from ui.stats import percent
 
 app_env = apptest_helpers.app_env  # fixture
 
@@ -53,18 +54,18 @@ def card(at):
     def part(name):
         m = re.search(rf'data-answer="{name}"[^>]*>([^<]*)<', text)
         return html.unescape(m.group(1)) if m else None
-    bars = re.findall(r'data-answer="bar" data-digit="(\d)".*?<span[^>]*>([\d.]+)%</span>', text)
+    bars = re.findall(r'data-answer="bar" data-digit="(\d)".*?<span[^>]*>([^<]+)</span>', text)
     return {"digit": part("digit"), "probability": part("probability"), "margin": part("margin"), "verdict": part("verdict"),
-            "bars": [(int(d), float(v)) for d, v in bars]}
+            "bars": [(int(d), html.unescape(v)) for d, v in bars]}
 
 
 def margin_words(p):
-    """The card's words for a probability vector, from the thresholds the page states (80 / 40 / 15 points)."""
+    """The card's words for a probability vector, from the thresholds the page states (80 / 40 / 15 %)."""
     first, second = np.argsort(p)[::-1][:2]
     gap = p[first] - p[second]
     words = ("very sure" if gap >= 0.8 else "sure" if gap >= 0.4 else f"leaning to {first} over {second}" if gap >= 0.15
              else f"a close call between {first} and {second}")
-    return f"Margin {gap * 100:.1f} points: {words}"
+    return f"{words}: {percent(gap)} ahead of {second}"
 
 
 def in_order(at):
@@ -81,14 +82,14 @@ def test_an_mnist_image_from_the_url_and_its_probabilities(app_env):
     np.testing.assert_allclose(bars(at, "Probabilities of model default"), p, atol=1e-5)
     first, second = np.argsort(p)[::-1][:2]
     shown = card(at)
-    assert shown["digit"] == str(first) and shown["probability"] == f"{p[first]:.1%}"
+    assert shown["digit"] == str(first) and shown["probability"] == percent(p[first])
     assert shown["margin"] == margin_words(p)
     assert [d for d, _ in shown["bars"]] == np.argsort(-p, kind="stable")[:3].tolist()
-    assert [v for _, v in shown["bars"]] == [round(p[d] * 100, 1) for d, _ in shown["bars"]]
+    assert [v for _, v in shown["bars"]] == [percent(p[d]) for d, _ in shown["bars"]]  # '< 0.1%', never '0.0%'
     assert shown["verdict"] == (f"✓ right: the true label is {t[7]}" if first == t[7] else f"✗ model says {first}, true {t[7]}")
-    metrics = {m.label: m.value for m in at.metric}  # section 2 keeps its numbers: the same answer, in points
+    metrics = {m.label: m.value for m in at.metric}  # section 2 keeps its numbers: the same answer
     assert (metrics["Answer"], metrics["Runner-up"]) == (str(first), str(second))
-    assert metrics["Margin"] == f"{(p[first] - p[second]) * 100:.1f} points" and metrics["True label"] == str(t[7])
+    assert metrics["Margin"] == f"{percent(p[first] - p[second])} ahead" and metrics["True label"] == str(t[7])
     fig = figure_titled(at, "Probabilities of model default")
     colors = fig["data"][0]["marker"]["color"]
     assert [i for i, c in enumerate(colors) if c != colors[(first + 1) % 10]] == [first]  # only the answer stands out

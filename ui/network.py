@@ -10,6 +10,7 @@ import streamlit as st
 
 from engine import explain
 from ui.i18n import t
+from ui.stats import percent
 
 W, H = 640, 430  # viewBox; the drawing scales to its column's width
 TOP, BOTTOM = 56, 370  # y of the first and last unit slot
@@ -135,14 +136,15 @@ def answer_html(tr, *, label=None):
     p = np.asarray(tr.z[-1], np.float64)
     top = explain.top_two(p)
     pred, word = top.first, explain.confidence(top.margin)
-    margin = t("answer.margin", v=f"{top.margin * 100:.1f}", words=t(f"answer.{word}", first=top.first, second=top.second))
+    margin = t("answer.margin", v=percent(top.margin), second=top.second,
+               words=t(f"answer.{word}", first=top.first, second=top.second))
     bars = []
     for d in [pred] + [int(k) for k in explain.most_active(p, k=4) if k != pred][:2]:
         color = BLUE if d == pred else GREEN if d == label else GREY
         bars.append(f'<div data-answer="bar" data-digit="{d}" style="display:flex;align-items:center;gap:.6rem;margin:.2rem 0">'
                     f'<b style="width:1.2rem;text-align:center">{d}</b><div style="flex:1;background:#f1f3f5;height:.85rem;'
                     f'border-radius:3px"><div style="width:{p[d] * 100:.1f}%;height:100%;background:{color};border-radius:3px">'
-                    f'</div></div><span style="width:3.8rem;text-align:right">{p[d]:.1%}</span></div>')
+                    f'</div></div><span style="width:3.8rem;text-align:right">{escape(percent(p[d]))}</span></div>')
     verdict = ""
     if label is not None:
         right = int(label) == pred
@@ -153,7 +155,7 @@ def answer_html(tr, *, label=None):
             'margin-bottom:.5rem"><div style="display:flex;gap:1.3rem;align-items:center">'
             f'<div data-answer="digit" style="font-size:5rem;font-weight:700;line-height:1;color:{BLUE};min-width:3rem;'
             f'text-align:center">{pred}</div><div><div style="color:#6c757d">{escape(t("answer.head"))}</div>'
-            f'<div data-answer="probability" style="font-size:1.6rem;font-weight:600;line-height:1.3">{top.p_first:.1%}</div>'
+            f'<div data-answer="probability" style="font-size:1.6rem;font-weight:600;line-height:1.3">{escape(percent(top.p_first))}</div>'
             f'<div data-answer="margin" title="{escape(t("answer.margin_rule"))}">{escape(margin)}</div></div></div>'
             f'<div style="margin-top:.6rem">{"".join(bars)}</div>{verdict}</div>')
 

@@ -55,7 +55,7 @@ def choose(source, ds, model_id, model):
         c = st.columns([1, 1], vertical_alignment="bottom")
         split = c[0].radio(t("single.split"), SPLITS, key="single_split", horizontal=True, on_change=ss.clamp_index,
                            args=(ds,), format_func=lambda s: t(f"single.split_{s}"))
-        index = c[1].number_input(t("single.index", n=f"{ds.size(split):,}"), min_value=0, max_value=ds.size(split) - 1,
+        index = c[1].number_input(t("single.index", last=f"{ds.size(split) - 1:,}"), min_value=0, max_value=ds.size(split) - 1,
                                   step=1, key="single_index")
         c = st.columns([1, 1])
         c[0].button(t("single.random"), icon="🎲", on_click=ss.pick_random, args=(ds,), width="stretch", key="single_random")

@@ -10,6 +10,7 @@ from ui import charts, models, nav, panels, urlstate
 from ui.i18n import t
 from ui.single import charts as sc
 from ui.single import state as ss
+from ui.stats import percent
 
 NEIGHBOURS = 8
 
@@ -59,15 +60,15 @@ def answer_section(model_id, model, tr, pixels, label, draft, *, others, catalog
     draft.section(t("single.answer_head"))
     draft.number(t("single.predicted"), f"{top.first} ({top.p_first:.1%})")
     draft.number(t("single.runner_up"), f"{top.second} ({top.p_second:.1%})")
-    draft.number(t("single.margin"), t("single.points", v=f"{top.margin * 100:.1f}"))
+    draft.number(t("single.margin"), t("single.points", v=percent(top.margin)))
     if label is not None:
         draft.number(t("single.true_label"), f"{label} {t('single.right') if label == pred else t('single.wrong')}")
     m = st.columns(4)
-    m[0].metric(t("single.predicted"), f"{top.first}", t("single.pct", p=f"{top.p_first:.1%}"), delta_color="off",
+    m[0].metric(t("single.predicted"), f"{top.first}", t("single.pct", p=percent(top.p_first)), delta_color="off",
                 delta_arrow="off")
-    m[1].metric(t("single.runner_up"), f"{top.second}", t("single.pct", p=f"{top.p_second:.1%}"), delta_color="off",
+    m[1].metric(t("single.runner_up"), f"{top.second}", t("single.pct", p=percent(top.p_second)), delta_color="off",
                 delta_arrow="off")
-    m[2].metric(t("single.margin"), t("single.points", v=f"{top.margin * 100:.1f}"), help=t("single.margin_help"))
+    m[2].metric(t("single.margin"), t("single.points", v=percent(top.margin)), help=t("single.margin_help"))
     if label is not None:
         m[3].metric(t("single.true_label"), f"{label}", t("single.right") if label == pred else t("single.wrong"),
                     delta_color="green" if label == pred else "red", delta_arrow="off")
