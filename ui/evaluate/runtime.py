@@ -7,6 +7,7 @@ from engine.errors import EngineError
 from engine.timing import BATCH_SIZES
 from ui import errors, panels
 from ui.evaluate import charts as eval_charts
+from ui.evaluate import runtime_words
 from ui.evaluate import state as eval_state
 from ui.evaluate import timing as eval_timing
 from ui.i18n import t
@@ -46,6 +47,7 @@ def show(ds, model_id, model):
             names=(t("evaluate.rt_measured"), t("evaluate.rt_book"), t("evaluate.rt_limit")), batch_name=t("evaluate.rt_col_batch")),
             how_to_read=t("evaluate.rt_read"), filename=f"runtime-{model_id}")
         best = max(result["rows"], key=lambda r: r["images_per_s"])
+        st.markdown("\n".join(f"- {t(key, **values)}" for key, values in runtime_words.sentences(result)))
         st.markdown(t("evaluate.rt_summary", best=f"{best['images_per_s']:,.0f}", b=f"{best['batch_size']:,}",
                       book="–" if not result["book_rate"] else f"{result['book_rate']:,.0f}",
                       limit=f"{result['limit']:,.0f}", gflops=f"{result['gflops']:,.1f}", flops=f"{result['flops']:,}",

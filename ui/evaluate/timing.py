@@ -11,14 +11,15 @@ import threading
 
 from engine import timing
 from engine.paths import cache_dir
+from ui import threads
 
 BOOK_IMAGES = 1000  # images for the seed's one-at-a-time loop: enough for a stable rate, about 50 ms
 _LOCK = threading.Lock()  # one measurement at a time: two at once would each measure the other's load
 
 
 def blas_threads():
-    """The BLAS thread setting from the environment, or 'auto' (one thread per core): it changes the curve a lot on a busy machine."""
-    return next((os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if os.environ.get(k)), "auto")
+    """The BLAS threads in force in this server process (ui/threads.py's policy): it changes the curve a lot on a busy machine."""
+    return threads.current() or "auto"
 
 
 def machine():
@@ -72,7 +73,8 @@ def measure(model, x_pixels, *, model_fp, mkey, model_label, batch_sizes, repeat
         report(0.96, "matmul")
         gflops, flops = timing.matmul_gflops(), timing.network_flops(model.sizes)
     result = {"rows": rows, "book_rate": book_rate, "book_images": book_images, "gflops": gflops, "flops": flops,
-              "limit": timing.limit_images_per_s(gflops, flops), "machine": {**timing.machine_info(), "blas_threads": blas_threads()},
+              "limit": timing.limit_images_per_s(gflops, flops), "machine": {**timing.machine_info(), "blas_threads": blas_threads(),
+                                                                         "load_average": list(os.getloadavg())},
               "model": model_label,
               "sizes": list(model.sizes), "n_images": len(x_pixels), "repeats": repeats}
     _store(model_fp, mkey, result)
