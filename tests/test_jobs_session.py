@@ -4,6 +4,7 @@ ui/jobs.py tells that a tab is gone by Runtime.is_active_session(session id of g
 internals, documented thread-safe but not public API. This test fails the day a Streamlit upgrade changes them.
 """
 import asyncio
+import concurrent.futures
 import socket
 import subprocess
 import sys
@@ -114,7 +115,10 @@ async def open_tab_then_close(url, out):
 
 def test_closing_the_tab_stops_its_run(server):
     url, out = server
-    assert asyncio.run(open_tab_then_close(url, out)) == "preparing True"  # the run is going and its tab is there
+    # in a thread of its own: asyncio.run refuses to start where Playwright's sync API already runs a loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        said = pool.submit(asyncio.run, open_tab_then_close(url, out)).result()
+    assert said == "preparing True"  # the run is going and its tab is there
     time.sleep(0.3)
     assert status(out) == "preparing False"  # the tab is gone, but a reload may come back within the grace (1 s here)
     assert wait_for(out, "stopped False", timeout=10) == "stopped False"
