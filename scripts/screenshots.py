@@ -13,10 +13,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
 OUT = ROOT / "docs" / "img"
-TESTS = ["tests/browser/test_browser_single.py", "tests/browser/test_browser_home_dataset.py",
+TESTS = ["tests/browser/test_browser_answer_first.py", "tests/browser/test_browser_home_dataset.py",
          "tests/browser/test_browser_evaluate.py"]
-KEEP = {"single": "single", "home": "home", "dataset": "dataset", "evaluate": "evaluate"}  # screenshot -> docs name
-TOP = 1100  # px of the page kept: the first screen and a little more
+KEEP = {"answer-first-single": "single", "answer-first-drawn": "single-drawn", "answer-first-photo": "single-photo",
+        "answer-first-home": "home", "dataset": "dataset", "evaluate": "evaluate"}  # screenshot -> docs name
+TOP = 900  # px of the page kept: the first screen of a 1440 x 900 window
 WIDTH = 1100  # px wide in docs/: sharp on a laptop, small in the repository
 
 

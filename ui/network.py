@@ -97,7 +97,7 @@ def network_svg(model, tr):
         for k, y in zip(units.tolist(), ys, strict=True):
             pos[layer][k] = (xs[layer], y)
             if layer == L:
-                hover = w["digit_hover"].format(d=k, a=f"{a[k]:.3f}", p=f"{z[k]:.1%}")
+                hover = w["digit_hover"].format(d=k, a=f"{a[k]:.3f}", p=percent(z[k]))
             else:
                 hover = w["unit_hover"].format(i=layer, k=k, a=f"{a[k]:.3f}", z=f"{z[k]:.4f}")
             ring = f'stroke="{BLUE}" stroke-width="3"' if layer == L and k == pred else f'stroke="{GREY}" stroke-width="1"'
@@ -106,7 +106,7 @@ def network_svg(model, tr):
             if layer == L:
                 bold = "bold" if k == pred else "normal"
                 nodes.append(_text(xs[layer] + 15, y + 4, f"{k}", anchor="start", weight=bold, color="#212529", size=13))
-                nodes.append(_text(xs[layer] + 30, y + 4, f"{z[k]:.1%}", anchor="start", weight=bold,
+                nodes.append(_text(xs[layer] + 30, y + 4, percent(z[k]), anchor="start", weight=bold,
                                    color=BLUE if k == pred else "#495057"))
         labels.append(_text(xs[layer], TOP - 30, head, weight="bold", color="#212529"))
         count = t("netview.shown", shown=len(units), n=len(z)) if len(units) < len(z) else t("netview.units", n=len(z))

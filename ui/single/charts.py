@@ -11,6 +11,7 @@ from PIL import Image
 
 from engine import units
 from ui.charts import INK
+from ui.stats import percent
 
 PICKED, OTHER, TRUE = "#3b5bdb", "#adb5bd", "#2b8a3e"  # the answer in the app's blue, the rest grey, the truth in green
 PLUS, MINUS = "#2b8a3e", "#c92a2a"  # a contribution that raises the score, one that lowers it
@@ -43,7 +44,7 @@ def probability_chart(p, *, title, predicted=None, true_label=None, x_title="dig
     bar = {"type": "bar", "x": list(range(len(p))), "y": p,
            "marker": {"color": [PICKED if d == predicted else OTHER for d in range(len(p))],
                       "line": {"color": [TRUE if d == true_label else "rgba(0,0,0,0)" for d in range(len(p))], "width": 3}},
-           "text": [f"{v:.1%}" if v >= 0.005 else "" for v in p], "textposition": "outside", "cliponaxis": False,
+           "text": [percent(v) if v >= 0.005 else "" for v in p], "textposition": "outside", "cliponaxis": False,
            "hovertemplate": "%{x}: %{y:.4f} (%{y:.2%})<extra></extra>"}
     marks = [] if true_label is None else [{"x": int(true_label), "y": float(p[int(true_label)]), "yshift": 24, "text": f"▼ {true_text}",
                                             "showarrow": False, "yanchor": "bottom", "font": {"color": TRUE}}]

@@ -58,8 +58,8 @@ def answer_section(model_id, model, tr, pixels, label, draft, *, others, catalog
     pred = top.first
     st.subheader(t("single.answer_head"))
     draft.section(t("single.answer_head"))
-    draft.number(t("single.predicted"), f"{top.first} ({top.p_first:.1%})")
-    draft.number(t("single.runner_up"), f"{top.second} ({top.p_second:.1%})")
+    draft.number(t("single.predicted"), f"{top.first} ({percent(top.p_first)})")
+    draft.number(t("single.runner_up"), f"{top.second} ({percent(top.p_second)})")
     draft.number(t("single.margin"), t("single.points", v=percent(top.margin)))
     if label is not None:
         draft.number(t("single.true_label"), f"{label} {t('single.right') if label == pred else t('single.wrong')}")
@@ -93,7 +93,7 @@ def answer_section(model_id, model, tr, pixels, label, draft, *, others, catalog
                          how_to_read=t("single.compare_read"), filename="single-probabilities-compare", key="single_proba_b",
                          draft=draft)
         words = t("single.compare_agree" if other_top.first == pred else "single.compare_disagree",
-                  a=model_id, b=other_id, da=pred, db=other_top.first, pa=f"{top.p_first:.1%}", pb=f"{other_top.p_first:.1%}")
+                  a=model_id, b=other_id, da=pred, db=other_top.first, pa=percent(top.p_first), pb=percent(other_top.p_first))
         st.markdown(words)
         draft.text(words)
         softmax_box = st.container()
