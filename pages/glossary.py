@@ -1,4 +1,7 @@
-"""Glossary: the book's terms in a few plain sentences each, with links to the pages where they appear."""
+"""Glossary: the book's terms in a few plain sentences each, with links to the pages where they appear.
+
+Each heading is the book's term first; where texts today say it differently, the other name follows in brackets
+(i18n/terms.csv says which names, and tests/test_terms.py checks that the entries give them)."""
 import streamlit as st
 
 from ui import nav, panels, shell
@@ -9,6 +12,8 @@ shell.page("glossary")
 # (group, [(term, [(url_path, query), ...])]): each term is explained once here and shown at work on the linked pages
 TERMS = (
     ("network", [
+        ("layers", [("home", None), ("single", None)]),
+        ("neuron", [("home", None), ("single", None)]),
         ("weights", [("home", None)]),
         ("forward", [("single", None)]),
         ("activation", [("single", None), ("train", None)]),

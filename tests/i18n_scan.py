@@ -1,5 +1,8 @@
 """Source scans for tests/test_i18n.py: the t("...") keys the UI uses, and UI text written as a literal instead of t().
 
+The literal scan also reads the hover and text templates of the chart builders (plotly's hovertemplate= and
+texttemplate=, as keywords or dict keys): a word there ("0.5 to 1.0") is shown untranslated in every language.
+
 Both read the code with ast, so comments and docstrings never count, and f-strings are seen with their fixed parts.
 """
 import ast
@@ -19,7 +22,10 @@ TEXT_KEYWORDS = {"label", "help", "placeholder", "caption", "text", "body", "tit
 # strings a reader sees unchanged in every language: the names of the book's load_mnist flags and code
 ALLOWED = {"normalize", "flatten", "one_hot_label", "x_train[0].reshape(28, 28)",
            "sigmoid", "relu", "sgd", "momentum", "adam", "raw", "unit", "center", "standardize", "whiten"}  # + the engine's ids
+# plotly templates a chart builder writes: the fields %{y:.1%} and the markup are filled in by plotly, the rest is read
+TEMPLATE_KEYS = {"hovertemplate", "texttemplate"}
 TAG = re.compile(r"<[^>]+>")  # <br>, <sup>: markup, not words
+PLOTLY_FIELD = re.compile(r"%\{[^}]*\}")  # %{customdata[0]:.3g}: a value plotly fills in
 WORD = re.compile(r"[^\W\d_]{2,}")  # a run of 2+ letters in any script; single letters are maths (x, d, z)
 
 
@@ -74,16 +80,22 @@ def _fixed_texts(node):
 
 def is_words(text):
     """True when text holds a word a reader would need translated (2+ letters), unless it is on the ALLOWED list."""
-    return text.strip() not in ALLOWED and bool(WORD.search(TAG.sub(" ", text)))
+    return text.strip() not in ALLOWED and bool(WORD.search(TAG.sub(" ", PLOTLY_FIELD.sub(" ", text))))
 
 
 def literal_ui_strings(paths):
-    """[(path, line, text)] of user-visible literal text passed to Streamlit calls or to chart/panel text keywords."""
+    """[(path, line, text)] of user-visible literal text passed to Streamlit calls, to chart/panel text keywords, or
+    written into a plotly hover/text template (a keyword argument or a dict entry)."""
     found = []
     for path in paths:
         tree = ast.parse(Path(path).read_text(encoding="utf-8"))
         st_names = _st_names(tree)
         for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):  # {"hovertemplate": "..."} handed to add_trace or update_traces
+                for k, v in zip(node.keys, node.values, strict=True):
+                    if isinstance(k, ast.Constant) and k.value in TEMPLATE_KEYS:
+                        found += [(str(path), v.lineno, text) for text in _fixed_texts(v) if is_words(text)]
+                continue
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
@@ -95,6 +107,7 @@ def literal_ui_strings(paths):
                     args += node.args[1:2]  # options are shown as they are
             else:
                 args = [k.value for k in node.keywords if k.arg in TEXT_KEYWORDS - {"label", "text", "body", "help"}]
+            args += [k.value for k in node.keywords if k.arg in TEMPLATE_KEYS]
             for a in args:
                 found += [(str(path), a.lineno, text) for text in _fixed_texts(a) if is_words(text)]
     return found

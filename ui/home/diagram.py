@@ -3,12 +3,14 @@
 SVG, not plotly: home is the first page most people open, and plotly's 4.7 MB bundle took Chromium 2-4 s to
 compile there (benchmarks/bench_pages.py); the drawing needs no zoom, and each circle's <title> is its hover text.
 """
+import re
 from html import escape
 
 MAX_DRAWN = 10  # circles drawn per layer; wider layers show a few at each end around a "⋮"
 W, H = 680, 400  # viewBox; the drawing scales to the column's width
 TOP, BOTTOM = 60, 310  # y of the first and last circle slot
 COLORS = {"input": "#adb5bd", "hidden": "#3b5bdb", "output": "#f08c00"}
+LINE_BREAK = re.compile(r"\n|<br\s*/?>", re.I)  # a label may break its line, as a plotly text does with <br>
 
 
 def _drawn(n):
@@ -30,6 +32,17 @@ def _column(n):
     return list(zip(units, ys, strict=True)), dots
 
 
+def _lines(label):
+    """The lines of a layer label: split at a newline or a <br>, never shown as markup."""
+    return [part.strip() for part in LINE_BREAK.split(label) if part.strip()]
+
+
+def _label(x, y, label):
+    """A layer's name under its column: one <tspan> per line, each line escaped."""
+    spans = "".join(f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 15}">{escape(line)}</tspan>' for i, line in enumerate(_lines(label)))
+    return f'<text x="{x:.1f}" y="{y}" text-anchor="middle" font-size="12" fill="#6c757d">{spans}</text>'
+
+
 def network_svg(sizes, *, layer_names, weight_names):
     """Layers as columns of circles joined by weight lines: layer_names[i] under column i, weight_names[i] above the links to it."""
     xs = [70 + i * (W - 170) / (len(sizes) - 1) for i in range(len(sizes))]
@@ -47,14 +60,13 @@ def network_svg(sizes, *, layer_names, weight_names):
         kind = "input" if i == 0 else "output" if i == len(sizes) - 1 else "hidden"
         for u, y in units:
             out.append(f'<circle cx="{xs[i]:.1f}" cy="{y:.1f}" r="8" fill="{COLORS[kind]}" stroke="white" stroke-width="1">'
-                       f'<title>{escape(layer_names[i])} #{u + 1} / {n}</title></circle>')
+                       f'<title>{escape(" ".join(_lines(layer_names[i])))} #{u + 1} / {n}</title></circle>')
             if kind == "output":
                 out.append(f'<text x="{xs[i] + 14:.1f}" y="{y + 4:.1f}" font-size="12" fill="#212529">{u}</text>')
         if dots is not None:
             out.append(f'<text x="{xs[i]:.1f}" y="{dots + 8:.1f}" text-anchor="middle" font-size="22" fill="#495057">⋮</text>')
         out.append(f'<text x="{xs[i]:.1f}" y="{BOTTOM + 40}" text-anchor="middle" font-size="15" font-weight="bold" '
                    f'fill="#212529">{n}</text>')
-        out.append(f'<text x="{xs[i]:.1f}" y="{BOTTOM + 60}" text-anchor="middle" font-size="12" fill="#6c757d">'
-                   f'{escape(layer_names[i])}</text>')
+        out.append(_label(xs[i], BOTTOM + 58, layer_names[i]))
     out.append("</svg>")
     return "".join(out)

@@ -1,6 +1,7 @@
 """Plotly builders of the preprocessing page: per-choice digits and histograms, bars and accuracy dots.
 
-Pure functions (data in, figure out); every visible word is an argument, so the page passes translated text.
+Pure functions (data in, figure out); every visible word is an argument, so the page passes translated text. Hover
+texts hold numbers and symbols only (a range is "lo … hi"), so they read the same in every language.
 """
 import numpy as np
 import plotly.graph_objects as go
@@ -55,7 +56,7 @@ def value_histograms(hists, *, names, title, x_title, y_title, colors, height=33
         share = counts / max(counts.sum(), 1)
         fig.add_bar(x=mid, y=counts, width=width, marker_color=color, name=str(name), showlegend=False, row=1, col=i,
                     customdata=np.stack([edges[:-1], edges[1:], share], axis=1),
-                    hovertemplate="%{customdata[0]:.3g} to %{customdata[1]:.3g}: %{y:,} (%{customdata[2]:.1%})<extra></extra>")
+                    hovertemplate="%{customdata[0]:.3g} … %{customdata[1]:.3g}: %{y:,} (%{customdata[2]:.1%})<extra></extra>")
         fig.update_xaxes(title_text=x_title, row=1, col=i, nticks=4)
     fig.update_yaxes(type="log", dtick=1)  # a tick per power of ten: no crowd of 2s and 5s in narrow panels
     fig.update_yaxes(title_text=y_title, row=1, col=1)
@@ -70,7 +71,7 @@ def activation_histograms(hists, *, names, title, x_title, y_title, colors, limi
         share = counts / max(counts.sum(), 1)
         fig.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=share, width=np.diff(edges), marker_color=color, showlegend=False,
                     name=str(name), row=1, col=i, customdata=np.stack([edges[:-1], edges[1:]], axis=1),
-                    hovertemplate="%{customdata[0]:.1f} to %{customdata[1]:.1f}: %{y:.1%}<extra></extra>")
+                    hovertemplate="%{customdata[0]:.1f} … %{customdata[1]:.1f}: %{y:.1%}<extra></extra>")
         for x0, x1 in ((-clip, -limit), (limit, clip)):
             fig.add_vrect(x0=x0, x1=x1, fillcolor="#fa5252", opacity=0.08, line_width=0, row=1, col=i)
         fig.update_xaxes(title_text=x_title, range=[-clip, clip], row=1, col=i, tickvals=[-clip, -limit, 0, limit, clip],
