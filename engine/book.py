@@ -7,7 +7,7 @@ from .data import load_mnist
 from .functions import sigmoid, softmax
 from .modelfile import load_book_weights
 
-__all__ = ["load_mnist", "get_data", "init_network", "predict", "sigmoid", "softmax"]
+__all__ = ["load_mnist", "get_data", "init_network", "predict", "sigmoid", "softmax", "predict_verbatim"]
 
 
 def get_data():
@@ -32,4 +32,28 @@ def predict(network, x):
     z2 = sigmoid(a2)
     a3 = np.dot(z2, W3) + b3
     y = softmax(a3)
+    return y
+
+
+def sigmoid_verbatim(x):
+    """The book's sigmoid exactly as printed: exp(-x) overflows (with a warning) for x below about -88 in float32."""
+    return 1 / (1 + np.exp(-x))
+
+
+def softmax_verbatim(x):
+    """The book's common/functions.py softmax exactly as printed, exp computed twice."""
+    x = x - np.max(x, axis=-1, keepdims=True)
+    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+
+def predict_verbatim(network, x):
+    """The seed's forward pass with the book's own sigmoid and softmax, unchanged: the reference for speed comparisons."""
+    W1, W2, W3 = network["W1"], network["W2"], network["W3"]
+    b1, b2, b3 = network["b1"], network["b2"], network["b3"]
+    a1 = np.dot(x, W1) + b1
+    z1 = sigmoid_verbatim(a1)
+    a2 = np.dot(z1, W2) + b2
+    z2 = sigmoid_verbatim(a2)
+    a3 = np.dot(z2, W3) + b3
+    y = softmax_verbatim(a3)
     return y

@@ -1,4 +1,5 @@
-"""Runtime against batch size, the book's per-image loop, and this machine's matmul roof, measured live.
+"""Runtime against batch size, the one-image loops (the engine's and the book's, verbatim), and this machine's matmul
+roof, load average and BLAS threads, measured live.
 
 One repeat at batch size b is one call model.predict_proba(x[:k * b], batch_size=b): the model's own batch
 loop over k full batches. Small batches are capped at k = max_batches (200 by default), so batch size 1 runs
@@ -47,40 +48,97 @@ def time_batches(model, x_pixels, *, batch_sizes=BATCH_SIZES, repeats=5, max_bat
     return rows
 
 
-def book_loop_rate(params, x, *, n_images=1000, repeats=3):
-    """Images/s (median of repeats) of the seed's non-batch loop: predict(network, x[i]) and argmax, one image per call.
+def book_loop_rate(params, x, *, n_images=1000, repeats=3, dtype=np.float32):
+    """Images/s (median of repeats) of the seed's non-batch loop, verbatim: predict(network, x[i]) and argmax, one image per call.
 
-    x is the net input as the seed's get_data gives it, float32 (n, 784) in [0, 1]; params are W1, b1 ... W3, b3.
+    The book's own sigmoid 1 / (1 + exp(-x)) and softmax (engine.book.predict_verbatim), in dtype: float32 is how
+    sample_weight.pkl stores the weights and how the book's load_mnist(normalize=True) gives x; float64 for comparison.
+    x is the net input as the seed's get_data gives it, (n, 784) in [0, 1]; params are W1, b1 ... W3, b3.
     """
-    from .book import predict  # the seed's own forward pass, so the reference point is the book's code
+    loop = _book_loop(params, x, n_images=n_images, dtype=dtype)
+    return float(np.median([len(x[:n_images]) / loop() for _ in range(repeats)]))
 
-    network = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+
+def per_image_rates(model, x_pixels, *, n_images=1000, repeats=5):
+    """The one-image-per-call loops, interleaved: model.predict(x[i:i + 1]) against the seed's loop in float32 and float64.
+
+    Returns images/s (medians) under 'engine', 'book' and 'book_float64', and the medians of the per-repeat time
+    ratios 'engine_vs_book' and 'engine_vs_book_float64' (how many times faster the engine's loop ran, side by side).
+    """
+    x_pixels = x_pixels[:n_images]
+    loops = {"engine": _engine_loop(model, x_pixels)}
+    if model.n_layers == 3:
+        x = model.prepare(x_pixels)
+        loops |= {"book": _book_loop(model.params, x, n_images=n_images, dtype=np.float32),
+                  "book_float64": _book_loop(model.params, x, n_images=n_images, dtype=np.float64)}
+    seconds = {name: [] for name in loops}
+    for r in range(repeats):
+        names = list(loops)[r % len(loops):] + list(loops)[:r % len(loops)]  # rotate who goes first
+        for name in names:
+            seconds[name].append(loops[name]())
+    out = {name: float(np.median(len(x_pixels) / np.array(s))) for name, s in seconds.items()}
+    for ref in ("book", "book_float64"):
+        if ref in seconds:
+            out[f"engine_vs_{ref}"] = float(np.median(np.array(seconds[ref]) / np.array(seconds["engine"])))
+    return out
+
+
+def _engine_loop(model, x_pixels):
+    """A function timing one pass of model.predict(x[i:i + 1]) over x_pixels, in seconds."""
+    model.predict(x_pixels[:1])  # first use folds the weights: not part of the rate
+
+    def run():
+        start = time.perf_counter()
+        for i in range(len(x_pixels)):
+            model.predict(x_pixels[i:i + 1])
+        return time.perf_counter() - start
+    return run
+
+
+def _book_loop(params, x, *, n_images, dtype):
+    """A function timing one pass of the seed's loop, predict_verbatim(network, x[i]) and argmax, in seconds."""
+    from .book import predict_verbatim  # the seed's own forward pass, so the reference point is the book's code
+
+    network = {k: np.asarray(v, dtype=dtype) for k, v in params.items()}
     if sorted(network) != ["W1", "W2", "W3", "b1", "b2", "b3"]:
         raise ValueError(f"The book's loop needs W1, b1, W2, b2, W3, b3; got {', '.join(sorted(network))}.")
-    x = np.asarray(x, dtype=np.float32)[:n_images]
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for i in range(len(x)):
-            y = predict(network, x[i])
-            np.argmax(y)
-        rates.append(len(x) / (time.perf_counter() - start))
-    return float(np.median(rates))
+    x = np.asarray(x, dtype=dtype)[:n_images]
+
+    def run():
+        with np.errstate(over="ignore"):  # the book's sigmoid overflows exp(-x) for very negative x, and says so each time
+            start = time.perf_counter()
+            for i in range(len(x)):
+                y = predict_verbatim(network, x[i])
+                np.argmax(y)
+            return time.perf_counter() - start
+    return run
 
 
-def matmul_gflops(*, shape=(1000, 784, 1000), repeats=5):
-    """Measured float32 matmul GFLOP/s (median): (m, k) @ (k, n) does 2*m*k*n FLOPs. Big square-ish shapes give BLAS's roof."""
-    m, k, n = shape
+MATMUL_SIZES = (1024, 2048)  # the CLI's roof: 2048^3 runs long enough (about 0.15 s on one core) to be stable
+QUICK_SIZES = (1024,)  # the evaluation page's roof, the default here: about 0.1 s in all, as long as the page can wait
+
+
+def matmul_gflops(*, sizes=QUICK_SIZES, repeats=5):
+    """This machine's float32 matmul roof in GFLOP/s: the best over square sizes of the median of repeats at each size."""
+    return max(matmul_rates(sizes=sizes, repeats=repeats).values())
+
+
+def matmul_rates(*, sizes=MATMUL_SIZES, repeats=3):
+    """{size: GFLOP/s} for float32 (size, size) @ (size, size), each the median of repeats after a warm-up; 2*size^3 FLOPs."""
     rng = np.random.default_rng(0)
-    A = rng.random((m, k), dtype=np.float32)
-    B = rng.random((k, n), dtype=np.float32)
-    A @ B  # warm-up
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        A @ B
-        rates.append(2 * m * k * n / (time.perf_counter() - start) / 1e9)
-    return float(np.median(rates))
+    rates = {}
+    for size in sizes:
+        A = rng.random((size, size), dtype=np.float32)
+        B = rng.random((size, size), dtype=np.float32)
+        out = np.empty((size, size), np.float32)
+        np.matmul(A, B, out=out)  # warm-up: first touch of the output and BLAS threads
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            np.matmul(A, B, out=out)
+            seconds.append(time.perf_counter() - start)
+        rates[size] = 2 * size**3 / float(np.median(seconds)) / 1e9
+    return rates
 
 
 def network_flops(sizes):
@@ -91,6 +149,29 @@ def network_flops(sizes):
 def limit_images_per_s(gflops, flops):
     """Images/s the machine could reach if every FLOP ran at the measured matmul rate: GFLOP/s * 1e9 / FLOPs per image."""
     return gflops * 1e9 / flops
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages (runnable processes per core summed), or None where the OS has none."""
+    try:
+        return tuple(round(v, 2) for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
+def blas_info():
+    """The BLAS numpy uses now: {'library', 'threads', 'kernel'} from threadpoolctl (kernel: the CPU code path OpenBLAS chose)."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    except Exception:  # threadpoolctl missing or unable to inspect: say what numpy's build says
+        blas = []
+    if not blas:
+        return {"library": _blas_name(), "threads": None, "kernel": None}
+    b = blas[0]
+    return {"library": f"{b.get('internal_api', 'unknown')} {b.get('version', '')}".strip(), "threads": b.get("num_threads"),
+            "kernel": b.get("architecture")}
 
 
 def machine_info():

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .augment import augment
+from .augment import Augmenter
 from .errors import TrainingError
 from .layers import Network
 from .model import MLP
@@ -116,6 +116,16 @@ def _steps(net, opt, x, t, order, batch_size, decayed, weight_decay, step, on_st
     return total, correct, step
 
 
+def prepare_in_place(pre, images):
+    """pre.transform(images) for float32 images (n, 784), written over them when the preprocessing is a plain scale."""
+    if pre.kind == "raw":
+        return images
+    if pre.kind == "unit":
+        images *= pre.scale  # the same float32 product transform() computes, without a second (n, 784) array
+        return images
+    return pre.transform(images)
+
+
 def accuracy(params, activation, x, t, *, batch_size=5000):
     """Accuracy of weights on prepared x (n, 784), labels t (n,)."""
     model = MLP(params, activation=activation)
@@ -140,6 +150,8 @@ def train(x, t, *, config=None, callback=None, every=0):
                          **({"eps": c.eps} if c.preprocess == "whiten" else {}))
     x_val, t_val, t_tr = pre.transform(x[va]), t[va], t[tr]
     x_tr = None if c.augment else pre.transform(x[tr])  # (n_train, 784), prepared once when not augmenting
+    augmenter = Augmenter(x[tr], max_shift=c.shift, max_degrees=c.degrees) if c.augment else None
+    t_aug = np.empty_like(t_tr)  # labels in the order of the augmented images
     sizes = [x.shape[1], *map(int, c.hidden), 10]
     params = init_params(sizes, activation=c.activation, rng=rng_for(c.seed, "init"))
     digest = {"init": hashlib.sha256(b"".join(params[k].tobytes() for k in sorted(params))).hexdigest(), "order": hashlib.sha256()}
@@ -166,9 +178,13 @@ def train(x, t, *, config=None, callback=None, every=0):
             opt.lr = scheduled_lr(c.lr, epoch, c.epochs, schedule=c.schedule)
             order = order_rng.permutation(n)
             digest["order"].update(order.tobytes())
-            source = pre.transform(augment(x[tr], rng=aug_rng, max_shift=c.shift, max_degrees=c.degrees)) if c.augment else x_tr
-            total, correct, step = run_epoch(net, opt, source, t_tr, order, batch_size=c.batch_size, weight_decay=c.weight_decay,
-                                             step=step, on_step=on_step if every else None)
+            source, labels, batches = x_tr, t_tr, order
+            if augmenter is not None:  # image i's augmented copy is images[where[i]]: the same batches, and no reordering copy
+                images, where = augmenter(aug_rng)
+                source, labels, batches = prepare_in_place(pre, images), t_aug, where[order]
+                t_aug[where] = t_tr
+            total, correct, step = run_epoch(net, opt, source, labels, batches, batch_size=c.batch_size,
+                                             weight_decay=c.weight_decay, step=step, on_step=on_step if every else None)
             seconds = time.perf_counter() - t0
             val_acc = last["val_acc"] = accuracy(net.params, c.activation, x_val, t_val)
             history.append({"epoch": epoch + 1, "loss": total / n, "train_acc": correct / n, "val_acc": val_acc,

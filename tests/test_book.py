@@ -47,3 +47,21 @@ def test_book_predict_matches_engine_mlp():
     assert y.shape == (7, 10)
     np.testing.assert_allclose(y.sum(axis=1), 1, rtol=1e-5)
     np.testing.assert_allclose(y, MLP(net).predict_proba(x), rtol=1e-4, atol=1e-6)
+
+
+def test_the_verbatim_book_functions_compute_the_book_s_formulas():
+    import numpy as np
+
+    from engine.book import predict, predict_verbatim, sigmoid_verbatim, softmax_verbatim
+    x = np.array([-3.0, 0.0, 2.5], np.float32)
+    np.testing.assert_allclose(sigmoid_verbatim(x), 1 / (1 + np.exp(-x.astype(np.float64))), rtol=1e-6)
+    assert sigmoid_verbatim(x).dtype == np.float32  # float32 in, float32 out, as the book runs on its pickled weights
+    a = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], np.float32)
+    np.testing.assert_allclose(softmax_verbatim(a), np.exp(a) / np.exp(a).sum(axis=1, keepdims=True), rtol=1e-6)
+    rng = np.random.default_rng(1)
+    net = {"W1": rng.normal(size=(784, 50)), "b1": rng.normal(size=50), "W2": rng.normal(size=(50, 100)) / 7,
+           "b2": rng.normal(size=100), "W3": rng.normal(size=(100, 10)) / 10, "b3": rng.normal(size=10)}
+    net = {k: v.astype(np.float32) for k, v in net.items()}
+    x = rng.random((4, 784), dtype=np.float32) / 28
+    np.testing.assert_allclose(predict_verbatim(net, x), predict(net, x), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(predict_verbatim(net, x[0]), predict(net, x)[0], rtol=1e-4, atol=1e-6)  # one image, 1-D

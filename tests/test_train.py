@@ -222,3 +222,37 @@ def test_weight_decay_shrinks_the_weights(digits):
     plain, decayed = run(digits, epochs=2), run(digits, epochs=2, weight_decay=0.05)
     for k in ("W1", "W2", "W3"):
         assert np.linalg.norm(decayed.params[k]) < 0.97 * np.linalg.norm(plain.params[k]), k
+
+
+@pytest.mark.parametrize("kind", ["raw", "unit", "center", "standardize", "whiten"])
+def test_preparing_augmented_images_in_place_equals_the_transform(digits, kind):
+    from engine.preprocess import fit
+    from engine.train import prepare_in_place
+    pre = fit(kind, digits[0])
+    images = np.random.default_rng(0).uniform(0, 255, (600, 784)).astype(np.float32)
+    expected = pre.transform(images)
+    np.testing.assert_array_equal(prepare_in_place(pre, images.copy()), expected)  # bit for bit: the same float32 operations
+
+
+def test_augmented_training_sees_exactly_the_batches_of_the_per_epoch_augment_loop(digits):
+    """train() reads augmented images through the Augmenter's reused buffer and index; the loop before issue 17 made a
+    fresh augment(x[tr]) copy in the original order every epoch. Same batches, same losses, bit for bit."""
+    from engine.augment import augment
+    from engine.layers import Network
+    from engine.optim import make_optimizer, scheduled_lr
+    from engine.preprocess import fit
+    from engine.train import run_epoch
+    x, t = digits
+    c = TrainConfig(**{**SMALL, "augment": True, "shift": 2, "degrees": 15, "epochs": 3})
+    history = train(x, t, config=c).card["history"]
+    tr, _ = split(len(x), val_size=c.val_size, seed=c.seed)
+    pre = fit(c.preprocess, x[tr])
+    net = Network(init_params([784, *c.hidden, 10], activation=c.activation, rng=rng_for(c.seed, "init")))
+    opt = make_optimizer(c.optimizer, lr=c.lr)
+    order_rng, aug_rng = rng_for(c.seed, "order"), rng_for(c.seed, "augment")
+    for epoch in range(c.epochs):
+        opt.lr = scheduled_lr(c.lr, epoch, c.epochs, schedule=c.schedule)
+        order = order_rng.permutation(len(tr))
+        source = pre.transform(augment(x[tr], rng=aug_rng, max_shift=c.shift, max_degrees=c.degrees))
+        total, correct, _ = run_epoch(net, opt, source, t[tr], order, batch_size=c.batch_size)
+        assert (history[epoch]["loss"], history[epoch]["train_acc"]) == (total / len(tr), correct / len(tr)), epoch
