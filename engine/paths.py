@@ -19,3 +19,10 @@ def mnist_cache_dir():
 def parsed_cache_dir():
     """Folder for parsed uint8 .npy copies of the IDX files."""
     return cache_dir() / "parsed"
+
+
+def store_dir():
+    """Folder of the shared model store: $MNIST_EXPLORER_STORE, else the cache's store/ (several servers may share it)."""
+    if os.environ.get("MNIST_EXPLORER_STORE"):
+        return Path(os.environ["MNIST_EXPLORER_STORE"])
+    return cache_dir() / "store"

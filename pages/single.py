@@ -8,7 +8,7 @@ import streamlit as st
 from engine import explain
 from ui import firstrun, models, network, panels, report, reportbutton, shell, urlstate
 from ui.i18n import t
-from ui.single import picker, sections
+from ui.single import drawlink, picker, sections
 
 shell.page("single")
 
@@ -53,6 +53,6 @@ if tr is not None:
 
 urlstate.write(input=picked.source, split=st.session_state["single_split"], index=st.session_state["single_index"],
                compare=st.session_state["single_compare_model"] if st.session_state.get("single_compare") else None,
-               defaults={"input": "mnist", "split": "test", "index": 0})
+               draw=drawlink.code(picked.source, picked.pixels), defaults={"input": "mnist", "split": "test", "index": 0})
 
 shell.end()

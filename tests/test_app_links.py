@@ -120,7 +120,7 @@ def test_a_session_only_model_is_named_on_both_ends(app_env):
     link = copied_link(at)
     assert link == "/?model=upload%3Amine"
     assert any("upload:mine exists only in this browser session" in w.value and "gets default instead" in w.value
-               for w in at.sidebar.warning)
+               and "Share this model" in w.value for w in at.sidebar.warning)  # and how to make the link carry it
     fresh = reopen(link)  # the receiver: no such model here, and the page says so instead of silently showing another
     assert_no_exception(fresh)
     assert fresh.selectbox(key="model_pick").value == "default"

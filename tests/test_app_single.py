@@ -390,3 +390,124 @@ def test_the_card_and_the_network_view_are_translated(app_env, lang):
     assert english_left(at) == {}
     view = next(m.value for m in at.markdown if m.value.startswith('<svg class="network-view"'))
     assert ("输出层" if lang == "zh" else "出力層") in view and ("神经元" if lang == "zh" else "ニューロン") in view
+
+
+# --- a drawing in the link (issue 18): ?draw= carries the 28 x 28 digit, and a fresh session reopens it
+
+
+def link_of(at):
+    """The sidebar's copyable link (what its copy button copies)."""
+    return [c.value for c in at.sidebar.code][-1]
+
+
+def reopen_link(link):
+    from urllib.parse import parse_qsl, urlsplit
+    parts = urlsplit(link)
+    return run_page(parts.path.strip("/") or "home", query=dict(parse_qsl(parts.query)))
+
+
+def sections_of(at):
+    return [h.value for h in at.subheader]
+
+
+def test_a_drawing_reopens_from_its_link_as_a_shared_drawing(app_env, monkeypatch):
+    from engine import drawcode
+    drawn = [stroke_canvas()]
+    monkeypatch.setattr(single_state, "draw_canvas", lambda *, key: drawn[0])
+    at = run_page("single", query={"input": "draw"})
+    digit = heatmap_z(at, "your drawing as 28 × 28")
+    assert set(np.unique(digit)) <= set(range(0, 256, 17))  # the page reads the 16 grey levels the link carries
+    link = link_of(at)
+    code = at.query_params["draw"]
+    assert len(code) <= 300 and link.startswith("/single?input=draw&draw=")
+    np.testing.assert_array_equal(drawcode.decode(code), digit)
+
+    drawn[0] = None  # the receiver's canvas is empty
+    fresh = reopen_link(link)
+    np.testing.assert_array_equal(heatmap_z(fresh, "a shared drawing as 28 × 28"), digit)
+    np.testing.assert_allclose(bars(fresh, "Probabilities of model default"), bars(at, "Probabilities of model default"))
+    assert card(fresh) == card(at)
+    assert sections_of(fresh) == sections_of(at) and len(sections_of(fresh)) == 5  # the answer and every section
+    assert "A drawing that came with the link" in page_text(fresh)
+    assert "what the network reads (28 × 28, ink dark)" in image_captions(fresh)  # the canvas does not show it: a picture does
+    assert link_of(fresh) == link  # and it offers the same link
+    apptest_helpers.clear_caches()  # a restart changes nothing: the link holds the drawing
+    np.testing.assert_array_equal(heatmap_z(reopen_link(link), "a shared drawing as 28 × 28"), digit)
+
+    fresh.button(key="single_clear").click().run()  # Clear removes the shared drawing too
+    assert [i.value for i in fresh.info] == ["Draw a digit on the black canvas to see what the network makes of it."]
+    assert "draw" not in fresh.query_params
+    drawn[0] = stroke_canvas()  # drawing on the receiver's canvas replaces it
+    fresh.run()
+    assert heatmap_z(fresh, "your drawing as 28 × 28").sum() > 0
+
+
+def test_an_uploaded_picture_travels_in_the_link(app_env):
+    at = run_page("single", query={"input": "upload"})
+    at.file_uploader(key="single_upload").set_value(("seven.png", encode(seven(), "PNG"), "image/png")).run()
+    digit = heatmap_z(at, "seven.png as 28 × 28")
+    link = link_of(at)
+    assert "input=upload" in link and "draw=" in link
+    fresh = reopen_link(link)
+    assert fresh.session_state["single_source"] == "upload"
+    np.testing.assert_array_equal(heatmap_z(fresh, "a shared drawing as 28 × 28"), digit)
+    assert card(fresh) == card(at)
+
+
+def test_a_bare_draw_link_opens_the_canvas_tab(app_env, monkeypatch):
+    from engine import drawcode
+    monkeypatch.setattr(single_state, "draw_canvas", lambda *, key: None)
+    x, _ = app_env["test"]
+    at = run_page("single", query={"draw": drawcode.encode(x[3])})
+    assert at.session_state["single_source"] == "draw"
+    np.testing.assert_array_equal(heatmap_z(at, "a shared drawing as 28 × 28"), drawcode.quantize(x[3]))
+
+
+def test_a_link_arriving_while_drawing_replaces_the_drawing(app_env, monkeypatch):
+    from engine import drawcode
+    drawn = [stroke_canvas()]
+    monkeypatch.setattr(single_state, "draw_canvas", lambda *, key: drawn[0] if key == "single_canvas_0" else None)
+    x, _ = app_env["test"]
+    at = run_page("single", query={"input": "draw"})
+    at.query_params["draw"] = drawcode.encode(x[8])  # a link pasted into this session
+    at.run()
+    np.testing.assert_array_equal(heatmap_z(at, "a shared drawing as 28 × 28"), drawcode.quantize(x[8]))
+
+
+def _hostile_codes():
+    from engine import drawcode
+    good = drawcode.encode(seven_digit())
+    i = len(good) // 2
+    tampered = next(t for c in "ABCDEFGH" if (t := good[:i] + c + good[i + 1:]) != good and not _decodes(t))
+    return {"truncated": good[:-5], "random": "q9Zx_3kLmP0-aB7cD2eF", "huge": "A" * 100_000, "tampered": tampered,
+            "not base64": "%%%%", "empty": ""}
+
+
+def _decodes(text):
+    from engine import drawcode
+    from engine.errors import ImageFormatError
+    try:
+        drawcode.decode(text)
+    except ImageFormatError:
+        return False
+    return True
+
+
+def seven_digit():
+    d = np.zeros((28, 28), np.uint8)
+    d[6:9, 8:20] = 255
+    d[9:22, 16:19] = 200
+    return d
+
+
+@pytest.mark.parametrize("kind", ["truncated", "random", "huge", "tampered", "not base64", "empty"])
+def test_a_bad_drawing_link_gives_a_notice_and_the_default_view(app_env, kind):
+    x, _ = app_env["test"]
+    at = run_page("single", query={"input": "draw", "draw": _hostile_codes()[kind]})
+    assert at.session_state["single_source"] == "mnist"
+    np.testing.assert_array_equal(heatmap_z(at, "test #0 as 28 × 28"), x[0])
+    assert [i.value for i in at.info] == ["The drawing in this link could not be read (it is cut short, too long or "
+                                          "changed), so the page shows an MNIST image instead. Ask for the link again."]
+    assert "draw" not in at.query_params and link_of(at) == "/single"
+    at.run()  # the notice is said once
+    assert not at.info

@@ -1,8 +1,9 @@
 """Which models the app can use: shipped models/*.npz, the book's weights, uploads and models trained this session.
 
 Ids: "default" (models/default.npz; any models/NAME.npz is "NAME"), "book" ($BOOK_WEIGHTS),
-"upload:NAME" and "session:NAME" (kept per user in st.session_state: at most MAX_PER_KIND each and MAX_SESSION_MB
-together, the oldest evicted first).
+"upload:NAME", "session:NAME" and "shared:ADDRESS" (a model from the server's shared store that this session opened or
+shared, see ui/shared_models.py), kept per user in st.session_state: at most MAX_PER_KIND each and MAX_SESSION_MB
+together, the oldest evicted first.
 Shipped and book models are cached once per process and shared: never mutate one (copy it first).
 """
 import os
@@ -18,12 +19,12 @@ from ui import loaders, share
 from ui.inert import one_line
 
 ROOT = Path(__file__).resolve().parents[1]
-MAX_PER_KIND = 5  # uploads and session-trained models each: a short menu
+MAX_PER_KIND = 5  # uploads, session-trained and shared models each: a short menu
 # Memory a session's models may hold (MLP.nbytes: weights, their folded copy, preprocessing), uploads and trained
 # together. The largest net a file may hold (engine.model.MAX_PARAMS, 2 M parameters) takes about 16 MB, so it fits.
 MAX_SESSION_MB = 24
 PICK_KEY = "model_pick"  # the sidebar select box's session key
-_KINDS = {"session": "models_session", "upload": "models_upload"}  # id prefix -> session_state dict
+_KINDS = {"session": "models_session", "upload": "models_upload", "shared": "models_shared"}  # id prefix -> session_state dict
 
 
 def models_dir():
@@ -54,7 +55,7 @@ def catalog():
             models[mid] = loaders.model_file(path)
         except (EngineError, OSError) as e:
             errors.append(str(e))
-    for kind in ("upload", "session"):
+    for kind in ("upload", "session", "shared"):
         for name, m in _session_dict(kind).items():
             models[f"{kind}:{name}"] = m
     return models, errors
@@ -88,8 +89,8 @@ def _add(kind, name, model):
     store[name] = model
     evicted = []
     while len(store) > MAX_PER_KIND or session_mb() > MAX_SESSION_MB:
-        # the oldest of this kind goes first, then the other kind's; the model just added stays
-        victim_kind = kind if len(store) > 1 else next(k for k in _KINDS if k != kind)
+        # the oldest of this kind goes first, then the other kinds'; the model just added stays
+        victim_kind = kind if len(store) > 1 else next(k for k in _KINDS if k != kind and _session_dict(k))
         victims = _session_dict(victim_kind)
         oldest = next(iter(victims))
         del victims[oldest]
@@ -101,6 +102,11 @@ def add_session_model(name, model):
     """Register a model trained in this session as 'session:NAME'; returns (id, evicted id or None)."""
     name = clean_name(name)
     return f"session:{name}", _add("session", name, model)
+
+
+def add_shared(address, model):
+    """Register a model of the shared store in this session as 'shared:ADDRESS'; returns (id, evicted id or None)."""
+    return f"shared:{address}", _add("shared", address, model)
 
 
 def load_upload(file_name, data):

@@ -1,14 +1,18 @@
 """The sidebar every page shares: the model picker (kept in ?model=), a model uploader and the data status."""
 import streamlit as st
 
+from engine import modelstore
 from engine.errors import EngineError
-from ui import errors, loaders, models, share, urlstate
+from ui import errors, loaders, models, share, shared_models, urlstate
 from ui.i18n import t
+from ui.inert import one_line
 from ui.panels import plain
 
 UPLOAD_KEY = "model_upload_file"
 NOTICE_KEY = "model_upload_notice"
 MISSING_KEY = "model_link_missing"  # (id the link asked for, the model shown instead)
+SHARE_KEY = "model_share"  # the "Share this model" button
+SHARE_NOTICE_KEY = "model_share_notice"
 
 
 def _on_model_upload():
@@ -28,15 +32,48 @@ def _on_model_upload():
     st.session_state[NOTICE_KEY] = ("ok", note)
 
 
+def _on_share(model_id):
+    """Copy a session's model into the shared store and pick it, so the link carries ?model=shared:ADDRESS."""
+    try:
+        mid, evicted = shared_models.share(model_id)
+    except EngineError as e:
+        st.session_state[SHARE_NOTICE_KEY] = ("error", errors.message(e))
+        return
+    st.session_state[models.PICK_KEY] = mid
+    note = t("shell.shared_ok", id=mid)
+    if evicted:
+        note += " " + t("shell.evicted", id=evicted, n=models.MAX_PER_KIND, mb=models.MAX_SESSION_MB)
+    st.session_state[SHARE_NOTICE_KEY] = ("ok", note)
+
+
+def _share_box(side, pick):
+    """Under the picker: Share this model (for a model of this session only), or what a shared model is."""
+    if share.session_only(pick):
+        side.button(t("shell.share_model"), icon="🔗", key=SHARE_KEY, on_click=_on_share, args=(pick,),
+                    help=t("shell.share_model_help", mb=f"{modelstore.budget_bytes() / 2**20:,.0f}"))
+    elif shared_models.is_shared(pick):
+        side.caption("🔗 " + t("shell.shared_caption"))
+    notice = st.session_state.pop(SHARE_NOTICE_KEY, None)
+    if notice:
+        (side.success if notice[0] == "ok" else side.error)(notice[1])
+
+
+def _missing_why(model_id):
+    if shared_models.is_shared(model_id):
+        return t("shell.model_missing_shared")
+    return t("shell.model_missing_session" if share.session_only(model_id) else "shell.model_missing_file")
+
+
 def _note_missing_model(ids, default):
     """A link naming a model this server does not have (another session's upload, a removed file): remember it to say so."""
     asked = urlstate.raw("model")
     if asked is not None and asked not in ids and urlstate.changed_outside("model"):
-        st.session_state[MISSING_KEY] = (asked, default)
+        st.session_state[MISSING_KEY] = (asked[:200], default)  # a link may carry a megabyte of anything
 
 
 def model_picker():
     """Select box over every usable model; the choice follows the user across pages and into ?model=. Returns the default id."""
+    shared_models.open_link()  # a link's shared:ADDRESS joins this session's models before the menu is made
     catalog, broken = models.catalog()
     side = st.sidebar
     for e in broken:
@@ -53,10 +90,11 @@ def model_picker():
     pick = side.selectbox(t("shell.model"), ids, key=models.PICK_KEY, format_func=lambda m: models.title(m, catalog[m]),
                           help=t("shell.model_help"))
     urlstate.write(model=pick, defaults={"model": default})
+    _share_box(side, pick)
     missing = st.session_state.get(MISSING_KEY)
     if missing and missing[1] == pick:  # said until the user picks another model
-        side.warning(t("shell.model_missing", id=plain(missing[0]), default=plain(default), why=t(
-            "shell.model_missing_session" if share.session_only(missing[0]) else "shell.model_missing_file")))
+        side.warning(t("shell.model_missing", id=plain(one_line(missing[0], most=60)), default=plain(default),
+                       why=_missing_why(missing[0])))
     else:
         st.session_state.pop(MISSING_KEY, None)
     with side.expander(t("shell.upload_head"), icon="📤"):

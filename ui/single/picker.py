@@ -4,10 +4,12 @@ from typing import NamedTuple
 
 import streamlit as st
 
+from engine import drawcode
 from engine.errors import ImageFormatError
 from ui import errors, urlstate
 from ui.i18n import t
 from ui.images import png
+from ui.single import drawlink
 from ui.single import state as ss
 
 SPLITS = ("test", "train")
@@ -24,6 +26,7 @@ class Picked(NamedTuple):
     name: object = None
     digitized: object = None
     prompt: object = None  # what to say where the answer will be, while there is no input yet
+    shared: bool = False  # the digit came with the link (?draw=), not from this session's canvas or upload
 
 
 def seed(ds, others, other_default):
@@ -41,6 +44,7 @@ def seed(ds, others, other_default):
     urlstate.seed("single_compare_model", "compare", compare_url or other_default)
     if st.session_state["single_compare_model"] not in others:  # the compared model became the main one, or left
         st.session_state["single_compare_model"] = other_default
+    drawlink.seed(ss.clear_canvas)
 
 
 def source():
@@ -68,7 +72,7 @@ def choose(source, ds, model_id, model):
         st.button(t("single.clear"), icon="🧽", on_click=ss.clear_canvas, key="single_clear")
         st.caption(t("single.draw_help"))
         if rgba is None:
-            return Picked(source, prompt=t("single.draw_prompt"))
+            return _shared(source) or Picked(source, prompt=t("single.draw_prompt"))
         try:
             return _digitized(source, ss.digitize_drawing(rgba), t("single.your_drawing"))
         except ImageFormatError as e:
@@ -76,7 +80,7 @@ def choose(source, ds, model_id, model):
             return Picked(source)
     up = st.file_uploader(t("single.upload_label"), type=UPLOAD_TYPES, key="single_upload", help=t("single.upload_help"))
     if up is None:
-        return Picked(source, prompt=t("single.upload_prompt"))
+        return _shared(source) or Picked(source, prompt=t("single.upload_prompt"))
     try:
         # the name goes into chart titles: shown as typed, never as Markdown or HTML
         return _digitized(source, ss.digitize_upload(up.getvalue(), up.name), html.escape(up.name))
@@ -86,7 +90,14 @@ def choose(source, ds, model_id, model):
 
 
 def _digitized(source, digitized, name):
-    return Picked(source, digitized.digit, None, name, digitized)
+    # in the 16 grey levels a link carries: whoever opens this view's link gets these very pixels
+    return Picked(source, drawcode.quantize(digitized.digit), None, name, digitized)
+
+
+def _shared(source):
+    """The digit a link brought, as the input (None when there is none)."""
+    digit = drawlink.shared()
+    return None if digit is None else Picked(source, digit, None, t("single.shared_drawing"), shared=True)
 
 
 def describe(picked, ds, model_id, model, pred):
@@ -104,6 +115,8 @@ def describe(picked, ds, model_id, model, pred):
         notice = st.session_state.pop("single_notice", None)
         if notice:
             st.info(notice)
-    if picked.source != "draw" and picked.pixels is not None:  # the canvas already shows the drawing
+    if (picked.source != "draw" or picked.shared) and picked.pixels is not None:  # the canvas shows a drawing made here
         st.image(png(picked.pixels, scale=5, invert=True), caption=t("single.what_it_reads"))
+    if picked.shared:
+        st.caption(t("single.shared_drawing_help"))
     return words

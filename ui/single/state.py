@@ -15,6 +15,7 @@ from ui import errors
 from ui.i18n import t
 from ui.images import png
 from ui.loaders import dataset
+from ui.single import drawlink
 
 CANVAS_SIDE = 280  # px; 10x MNIST's 28, so a finger or mouse stroke of ~18 px becomes MNIST's ~2 px pen
 MAX_CANVAS_SIDE = 4 * CANVAS_SIDE  # the canvas's PNG is drawn at the screen's pixel ratio (2 on most phones, 3 on some)
@@ -134,4 +135,6 @@ def canvas_key():
 
 
 def clear_canvas():
+    """Clear: a fresh canvas, and no drawing from a link either."""
     st.session_state["single_canvas_n"] = st.session_state.get("single_canvas_n", 0) + 1
+    drawlink.forget()
