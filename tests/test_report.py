@@ -1,18 +1,25 @@
 """The downloadable HTML reports of the single-image and evaluation pages: self-contained, the page's charts and
 numbers, the model card and the explanations in the reader's language."""
+import base64
+import html as htmllib
 import json
 import re
 
 import numpy as np
+import pytest
 
 from tests import apptest_helpers
-from tests.apptest_helpers import plotly_figures, run_page
+from tests.apptest_helpers import image_captions, plotly_figures, run_page
 from tests.conftest import ROOT
-from ui.report import markdown
+from ui.report import markdown, strip_actions
 
 app_env = apptest_helpers.app_env  # fixture
-JA = json.loads((ROOT / "i18n" / "ja.json").read_text(encoding="utf-8"))
+CATALOG = {lang: json.loads((ROOT / "i18n" / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "zh", "ja")}
+JA = CATALOG["ja"]
 PLOTLY_DIV = re.compile(r'<div id="([0-9a-f-]+)" class="plotly-graph-div"')
+# the words of a page you use, not a report you read; written out here, apart from ui.report.ACTIONS, so a gap there shows
+INTERACTION = re.compile(r"click|hover|drag|\btap\b|\bpress|slider|mouse|interactive|点击|单击|悬停|鼠标|拖|滑块|交互|"
+                         r"クリック|ホバー|マウス|ドラッグ|スライダー|タップ|押[しすせ]|操作", re.I)
 
 
 def figures_in(html):
@@ -26,6 +33,63 @@ def figures_in(html):
             at = re.compile(r"\s*,?\s*").match(html, at).end()
         out.append(({"data": parts[0], "layout": parts[1]}, parts[2]))
     return out
+
+
+def visible_text(html):
+    """What a reader of the report sees as text: the body less its scripts, styles and tags, and each chart's words."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    words = [htmllib.unescape(re.sub(r"<[^>]+>", " ", body))]
+    for fig, _ in figures_in(html):
+        lay = fig["layout"]
+        words += [(lay.get(k) or {}).get("title", {}).get("text", "") for k in lay if k.startswith(("xaxis", "yaxis"))]
+        words += [lay.get("title", {}).get("text", "")] + [a.get("text", "") for a in lay.get("annotations", [])]
+        words += [tr.get("name") or "" for tr in fig["data"]]
+    return "\n".join(words)
+
+
+def galleries(html):
+    """Each gallery of a report as [(PNG bytes, caption lines)], in order."""
+    out = []
+    for block in re.findall(r"<div class='gallery'>(.*?)</div>", html, flags=re.S):
+        out.append([(base64.b64decode(png), htmllib.unescape(cap).split("<br>")) for png, cap in
+                    re.findall(r"<img alt='[^']*' src='data:image/png;base64,([A-Za-z0-9+/=]+)'><figcaption>(.*?)</figcaption>", block)])
+    return out
+
+
+def table_rows(html, header_start):
+    """The body rows (lists of cell strings) of the report's table whose first header cell is header_start."""
+    for table in re.findall(r"<table>(.*?)</table>", html):
+        rows = [[htmllib.unescape(c) for c in re.findall(r"<t[hd]>(.*?)</t[hd]>", r)] for r in re.findall(r"<tr>(.*?)</tr>", table)]
+        if rows[0][0] == header_start:
+            return rows[1:]
+    raise AssertionError(f"no table headed {header_start!r}")
+
+
+def number_boxes(html):
+    return {htmllib.unescape(k): htmllib.unescape(v) for k, v in re.findall(r"<div class='number'>(.*?)<b>(.*?)</b></div>", html)}
+
+
+@pytest.mark.parametrize(("lang", "text", "kept"), [
+    ("en", "**Click a square**, or choose its two digits in the lists, to see those images.", ""),
+    ("en", "One pixel. Hover to read [row, col] = value.\n\nNext, *0.5* stays.", "One pixel.\n\nNext, *0.5* stays."),
+    ("zh", "蓝色对角线上是正确的答案。**点击一个格子**，就能看到图像。", "蓝色对角线上是正确的答案。"),
+    ("zh", "**粗体。**悬停可看精确概率。下一句。", "**粗体。**下一句。"),
+    ("ja", "青い対角線が正解です。**マスをクリック**すると画像が表示されます。どのグラフも操作できます。", "青い対角線が正解です。"),
+    ("ja", "白が 0 です。マウスを重ねると値が読めます。「計測する」を押してください。", "白が 0 です。"),
+])
+def test_a_report_drops_the_sentences_that_ask_to_click_hover_or_drag(lang, text, kept):
+    assert strip_actions(text) == kept
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
+def test_every_report_text_in_the_catalog_reads_without_interaction_words(lang):
+    """Each chart's how-to-read and each section's words, as a report prints them: no click left, something still said."""
+    for key, text in CATALOG[lang].items():
+        if key.split(".")[0] in ("evaluate", "single") and key.endswith(("_read", "_words", "_intro")):
+            left = strip_actions(text)
+            assert not INTERACTION.search(left), (key, left)
+            assert left or INTERACTION.search(text), key  # only a text that was all instructions disappears
+    assert strip_actions(CATALOG[lang]["single.near_words"]) == CATALOG[lang]["single.near_words"]  # the rest is untouched
 
 
 def test_markdown_is_escaped_and_keeps_its_little_formatting():
@@ -95,3 +159,72 @@ def test_report_file_names_stay_readable_in_every_language():
     assert file_name("mnist-single", "book", "测试集 #7899") == "mnist-single-book-测试集-7899.html"
     assert file_name("mnist-single", "book", "テスト #7899") == "mnist-single-book-テスト-7899.html"
     assert file_name("../../etc/passwd") == "etc-passwd.html" and file_name("a\x00b/c") == "a-b-c.html"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
+def test_the_evaluation_report_shows_the_pages_galleries_and_reads_without_clicks(app_env, lang):
+    at = run_page("evaluate", query={"lang": lang})
+    html = at.session_state["ev_report_html"]()
+    page = image_captions(at)  # the selected cell's images (beside the matrix), then the most confident mistakes
+    shown = galleries(html)
+    assert [c for g in shown for _, (c,) in g] == page and len(shown) == 2 and all(len(g) for g in shown)
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 100 for g in shown for png, _ in g)
+    head = next(h.value for h in at.subheader if h.value.startswith(CATALOG[lang]["evaluate.cell_head"][:2]))
+    assert f"<h2>{htmllib.escape(head)}</h2><div class='gallery'>" in html  # the cell the page frames, by name
+    assert not INTERACTION.search(visible_text(html)), INTERACTION.search(visible_text(html))
+    assert "📖" in html and CATALOG[lang]["evaluate.cov_read_report"].format(t="90%") in html  # the slider's t, in words
+
+
+def test_the_evaluation_reports_numbers_and_rows_are_the_pages(app_env):
+    x, t = app_env["test"]
+    at = run_page("evaluate", query={"tab": "calibration", "t": 75})
+    html = at.session_state["ev_report_html"]()
+    boxes, metric = number_boxes(html), {m.label: m.value for m in reversed(at.metric)}  # the first of a label wins
+    for label in ("Accuracy", "Mean loss", "Expected calibration error", "Mean confidence"):
+        assert boxes[label] == metric[label], label
+    assert boxes["Expected calibration error"] != boxes["Mean confidence"]
+    right = next(k for k in metric if k.startswith("Right"))
+    assert boxes[right] == metric[right]
+    assert figures_in(html)[-1][0]["layout"]["shapes"][0]["x0"] == 0.75 and "t = 75%" in html  # the page's threshold
+
+    at = run_page("evaluate")
+    html = at.session_state["ev_report_html"]()
+    page = at.dataframe[0].value  # the per-digit table, as the page shows it
+    rows = table_rows(html, "Digit")
+    assert [int(r[0]) for r in rows] == page["digit"].tolist() and [int(r[4]) for r in rows] == page["support"].tolist()
+    assert [r[1] for r in rows] == [f"{v:.3f}" for v in page["precision"]] and [r[2] for r in rows] == [f"{v:.3f}" for v in page["recall"]]
+    assert [r[5] for r in rows] == page["confused_with"].astype("string").fillna("").tolist()
+
+    mistakes = table_rows(html, "Image")
+    assert len(mistakes) == len(galleries(html)[-1]) > 0
+    for (image, true, pred, _), (_, (caption,)) in zip(mistakes, galleries(html)[-1], strict=True):
+        i = int(image[1:])
+        assert int(true) == t[i] != int(pred)  # the true column is the image's label, the predicted one is not
+        assert caption.startswith(f"#{i} · {true} → {pred} · ")  # and the gallery above says the same
+
+
+def test_the_evaluation_report_follows_the_cell_the_page_frames(app_env):
+    at = run_page("evaluate", query={"cell": "3-3", "sort": "loss_asc"})
+    true, pred = (int(d) for d in re.match(r"#\d+ · (\d) → (\d)", image_captions(at)[-1]).groups())  # a mistake's cell
+    at.selectbox(key="ev_true").select(true).run()
+    at.selectbox(key="ev_pred").select(pred).run()
+    html = at.session_state["ev_report_html"]()
+    assert at.subheader[0].value.startswith(f"True {true}, predicted {pred}")
+    assert f"<h2>{htmllib.escape(at.subheader[0].value)}</h2>" in html
+    n = int(re.search(r"(\d+) images", at.subheader[0].value)[1])
+    cell = [c for _, (c,) in galleries(html)[0]]
+    assert len(cell) == min(12, n) and cell == image_captions(at)[:len(cell)]  # same images, same order (lowest loss first)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
+def test_the_single_image_report_shows_the_nearest_training_images(app_env, lang):
+    at = run_page("single", query={"lang": lang, "index": 3})
+    html = at.session_state["single_report_html"]()
+    [near] = galleries(html)
+    page = [c for c in image_captions(at) if c.startswith("#")]  # the neighbours' thumbnails
+    assert [lines[0] for _, lines in near] == page and len(page) == 8
+    assert all(lines[1].startswith("d = ") for _, lines in near)
+    _, t = app_env["train"]
+    assert all(int(lines[0].split(" · ")[1]) == t[int(lines[0][1:].split(" ")[0])] for _, lines in near)  # each its own label
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png, _ in near)
+    assert not INTERACTION.search(visible_text(html)), INTERACTION.search(visible_text(html))

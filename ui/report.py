@@ -27,9 +27,14 @@ h1{margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-b
 code{background:#f1f3f5;padding:0 .25em;border-radius:3px}table{border-collapse:collapse;margin:.8em 0}
 td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f6f8fa}
 .chart{margin:.5em 0 0}.gallery{display:flex;flex-wrap:wrap;gap:.6em;margin:.6em 0}
-.gallery figure{margin:0;text-align:center;font-size:.8em;color:#555}.gallery img{width:84px;height:84px;
-image-rendering:pixelated;border:1px solid #ddd;display:block}
+.gallery figure{margin:0;width:100px;text-align:center;font-size:.8em;color:#555;overflow-wrap:anywhere}
+.gallery img{width:84px;height:84px;image-rendering:pixelated;border:1px solid #ddd;display:block;margin:0 auto .2em}
 """
+# a sentence that asks the reader to act on the page (en, zh, ja): a report is read, not used, so build_html drops it
+ACTIONS = re.compile(r"\b(?:click|hover|drag|tap|press|scroll|zoom|slider|interactive)|点击|单击|悬停|鼠标|拖动|拖拽|滑块"
+                     r"|按“|交互|クリック|タップ|ドラッグ|マウス|スライダー|押[しすせ]|操作でき", re.I)
+# a sentence and the space after it: up to . ! ? before a space (with a closing ** or quote), 。！？, or a line's end
+_SENTENCE = re.compile(r".+?(?:[.!?][*_)\"”’]*(?=\s|\Z)|[。！？][」』）”]*|(?=\n)|\Z)\s*", re.S)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
 _CODE = re.compile(r"`([^`]+)`")
@@ -41,6 +46,21 @@ def _inline(text):
     text = re.sub(r"\\(.)", lambda m: f"\x00{ord(m[1])}\x00", text.replace("\x00", ""))
     body = _ITALIC.sub(r"<i>\1</i>", _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False)))
     return re.sub(r"\x00(\d+)\x00", lambda m: html.escape(chr(int(m[1])), quote=False), body)
+
+
+def strip_actions(text):
+    """text without its sentences that name an interaction (ACTIONS); paragraph breaks stay where they were."""
+    sentences = [m[0] for m in _SENTENCE.finditer(str(text))]
+    for k in range(len(sentences) - 1):  # "。**" closes a bold of this sentence when its own ** are unbalanced
+        if sentences[k].count("**") % 2 and sentences[k + 1].startswith("**"):
+            sentences[k], sentences[k + 1] = sentences[k] + "**", sentences[k + 1][2:]
+    out = ""
+    for sentence in sentences:
+        if ACTIONS.search(sentence):
+            gap = sentence[len(sentence.rstrip()):]
+            out, sentence = (out.rstrip(" "), gap) if "\n" in gap and not out.endswith("\n") else (out, "")
+        out += sentence
+    return out.strip()
 
 
 def markdown(text):
@@ -59,7 +79,7 @@ class Section:
 
     heading: str
     parts: list = field(default_factory=list)  # ("text", md) | ("chart", fig, how_to_read, filename) | ("table", headers, rows)
-    #                                             | ("gallery", [(png bytes, caption)])
+    #                                             | ("gallery", [(png bytes, caption)]) (a caption's \n breaks its line)
 
 
 @dataclass
@@ -91,7 +111,9 @@ class Draft:
         self._current().append(("table", list(headers), [list(r) for r in rows]))
 
     def gallery(self, items):
-        """Thumbnails, as the page shows them: items are (PNG bytes, caption) pairs, embedded in the file."""
+        """Thumbnails, as the page shows them: items are (PNG bytes, caption) pairs, embedded in the file (no pair, no gallery)."""
+        if not items:
+            return
         self._current().append(("gallery", [(bytes(png), str(caption)) for png, caption in items]))
 
     def number(self, label, value):
@@ -110,8 +132,9 @@ def _table(headers, rows):
 
 
 def _gallery(items):
-    cells = [f"<figure><img alt='{html.escape(c, quote=True)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-             f"<figcaption>{html.escape(c)}</figcaption></figure>" for png, c in items]
+    cells = [f"<figure><img alt='{html.escape(' '.join(c.split()), quote=True)}' src='data:image/png;base64,"
+             f"{base64.b64encode(png).decode()}'><figcaption>{'<br>'.join(map(html.escape, c.split(chr(10))))}</figcaption></figure>"
+             for png, c in items]
     return "<div class='gallery'>" + "".join(cells) + "</div>"
 
 
@@ -128,6 +151,7 @@ def fit_labels(fig):
 def build_html(*, title, intro, numbers, sections, card_rows, card_json, lang="en", labels=None):
     """One HTML page that works offline: plotly.js inlined once, every chart interactive with its PNG button.
 
+    The texts are the page's, less the sentences about clicking, hovering or dragging (strip_actions): a report is read.
     labels: {'made': ..., 'card': ..., 'card_json': ...} in the reader's language; card_rows: [(label, Markdown value)].
     """
     labels = {"made": "Made", "card": "Model card", "card_json": "Full model card (JSON)", **(labels or {})}
@@ -135,7 +159,7 @@ def build_html(*, title, intro, numbers, sections, card_rows, card_json, lang="e
     parts = [f"<!DOCTYPE html><html lang='{html.escape(HTML_LANG.get(lang, lang))}'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
              f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1><p class='meta'>{html.escape(labels['made'])}: {made}</p>", markdown(intro),
+             f"<h1>{html.escape(title)}</h1><p class='meta'>{html.escape(labels['made'])}: {made}</p>", markdown(strip_actions(intro)),
              "<div class='numbers'>"]
     parts += [f"<div class='number'>{html.escape(str(k))}<b>{html.escape(str(v))}</b></div>" for k, v in numbers.items()]
     parts.append("</div>")
@@ -145,7 +169,8 @@ def build_html(*, title, intro, numbers, sections, card_rows, card_json, lang="e
             parts.append(f"<h2>{html.escape(s.heading)}</h2>")
         for kind, *rest in s.parts:
             if kind == "text":
-                parts.append(markdown(rest[0]))
+                if text := strip_actions(rest[0]):  # a text that only said where to click leaves nothing
+                    parts.append(markdown(text))
             elif kind == "table":
                 parts.append(_table(*rest))
             elif kind == "gallery":
@@ -156,7 +181,8 @@ def build_html(*, title, intro, numbers, sections, card_rows, card_json, lang="e
                                    config={**config(filename), "responsive": True})
                 parts.append(f"<div class='chart'>{body}</div>")
                 js_done = True
-                parts.append(f"<p class='read'>📖 {html.escape(how_to_read)}</p>")
+                if read := strip_actions(how_to_read):
+                    parts.append(f"<p class='read'>📖 {html.escape(read)}</p>")
     parts.append(f"<h2>{html.escape(labels['card'])}</h2><ul>")
     parts += [f"<li><b>{html.escape(k)}:</b> {markdown(v)[3:-4]}</li>" for k, v in card_rows]
     parts.append(f"</ul><details><summary>{html.escape(labels['card_json'])}</summary><pre>{html.escape(card_json)}</pre></details>")

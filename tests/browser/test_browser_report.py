@@ -1,5 +1,7 @@
-"""The downloaded HTML reports open in Chromium with the network cut off: every chart draws, no console error."""
+"""The downloaded HTML reports open in Chromium with the network cut off: every chart draws with every label inside it,
+every gallery of the page is there with its pictures, nothing says "click", no console error; in en, zh and ja."""
 import json
+import re
 
 import pytest
 
@@ -9,6 +11,28 @@ from tests.conftest import ROOT
 pytestmark = [pytest.mark.browser, pytest.mark.mnist]
 
 CATALOG = {lang: json.loads((ROOT / "i18n" / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "zh", "ja")}
+# what only a page you use says (tests/test_report.py keeps the same list for the AppTest reports)
+INTERACTION = re.compile(r"click|hover|drag|\btap\b|\bpress|slider|mouse|interactive|点击|单击|悬停|鼠标|拖|滑块|交互|"
+                         r"クリック|ホバー|マウス|ドラッグ|スライダー|タップ|押[しすせ]|操作", re.I)
+# the page's gallery thumbnails (MNIST images are captioned #number), folded ones too
+THUMB_CAPTIONS = """() => [...document.querySelectorAll('[data-testid="stImageCaption"]')].map(c => c.textContent.trim())
+    .filter(c => c.startsWith('#'))"""
+# every chart's tick labels and axis titles, as boxes; a label outside its .main-svg is cut off on paper and on screen
+LABEL_BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(plot => {
+    const svg = plot.querySelector('.main-svg').getBoundingClientRect();
+    const boxes = sel => [...plot.querySelectorAll(sel)].map(e => {
+        const r = e.getBoundingClientRect();
+        return {text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+    }).filter(b => b.text.trim() && b.right > b.left);
+    return {title: plot.layout.title.text || '', svg: {left: svg.left, right: svg.right, top: svg.top, bottom: svg.bottom},
+            xticks: boxes('.xtick text'), yticks: boxes('.ytick text'),
+            titles: boxes('[class*="g-x"][class*="title"] text, [class*="g-y"][class*="title"] text')};
+})"""
+GALLERY_IMAGES = """() => [...document.querySelectorAll('.gallery figure')].map(f => {
+    const img = f.querySelector('img');
+    return {caption: f.querySelector('figcaption').innerText.split('\\n')[0], loaded: img.complete && img.naturalWidth > 0,
+            width: img.getBoundingClientRect().width};
+})"""
 
 
 def download_report(page, app_url, path, expect_text, lang, tmp_path):
@@ -42,12 +66,27 @@ def open_offline(browser, browser_context_args, report):
     return page, errors, blocked
 
 
-@pytest.mark.parametrize(("lang", "path", "expect", "charts"), [
-    ("zh", "/single?split=test&index=8&lang=zh", "5. 最相似的训练图像", 9),
-    ("ja", "/evaluate?lang=ja", "数字ごと：適合率、再現率、最も多い取り違え", 4),
+def inside(box, frame, slack=1):
+    return (box["left"] >= frame["left"] - slack and box["right"] <= frame["right"] + slack and box["top"] >= frame["top"] - slack
+            and box["bottom"] <= frame["bottom"] + slack)
+
+
+def overlap(a, b):
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+@pytest.mark.parametrize(("lang", "path", "expect", "charts", "name"), [
+    ("en", "/single?split=test&index=8", "5. The most similar training images", 9, r"mnist-single-MODEL-test-8\.html"),
+    ("zh", "/single?split=test&index=8&lang=zh", "5. 最相似的训练图像", 9, r"mnist-single-MODEL-测试数据-8\.html"),
+    ("ja", "/single?split=train&index=7899&lang=ja", "5. 最も似ている訓練画像", 9, r"mnist-single-MODEL-訓練-7899\.html"),
+    ("en", "/evaluate", "The 24 most confident mistakes", 4, r"mnist-evaluation-MODEL-test\.html"),
+    ("zh", "/evaluate?lang=zh&cell=7-2", "最自信的 24 个错误", 4, r"mnist-evaluation-MODEL-test\.html"),
+    ("ja", "/evaluate?lang=ja", "最も自信のあった誤り 24 件", 4, r"mnist-evaluation-MODEL-test\.html"),
 ])
-def test_a_report_works_offline(page, app_url, browser, browser_context_args, tmp_path, lang, path, expect, charts):
+def test_a_report_works_offline(page, app_url, browser, browser_context_args, tmp_path, lang, path, expect, charts, name):
     report = download_report(page, app_url, path, expect, lang, tmp_path)
+    page_thumbs = page.evaluate(THUMB_CAPTIONS)
+    assert re.fullmatch(name.replace("MODEL", r"[a-z0-9_.]+"), report.name), report.name  # the split's own word, not "--"
     assert report.suffix == ".html" and report.stat().st_size > 3_000_000  # plotly.js (about 4.7 MB) is inside
     offline, errors, blocked = open_offline(browser, browser_context_args, report)
     offline.wait_for_function(f"document.querySelectorAll('.plot-container .main-svg').length >= {charts}", timeout=30_000)
@@ -57,6 +96,22 @@ def test_a_report_works_offline(page, app_url, browser, browser_context_args, tm
     assert offline.locator("h1").inner_text().startswith("MNIST")
     body = offline.locator("body").inner_text()
     assert CATALOG[lang]["report.card"] in body
+    assert not INTERACTION.search(body), INTERACTION.search(body)
+
+    plots = offline.evaluate(LABEL_BOXES)
+    for plot in plots:
+        labels = plot["xticks"] + plot["yticks"] + plot["titles"]
+        cut = [b["text"] for b in labels if not inside(b, plot["svg"])]
+        assert cut == [], (plot["title"], cut)  # every tick label and axis title inside the figure
+        on_ticks = [(t["text"], k["text"]) for t in plot["titles"] for k in plot["xticks"] + plot["yticks"] if overlap(t, k)]
+        assert on_ticks == [], (plot["title"], on_ticks)  # no axis title written over its tick labels
+    if "evaluate" in path:  # the confusion matrix keeps its column digits and its row digits
+        matrix = plots[0]
+        assert [b["text"] for b in matrix["xticks"]] == [str(d) for d in range(10)] == sorted(b["text"] for b in matrix["yticks"])
+
+    thumbs = offline.evaluate(GALLERY_IMAGES)
+    assert [th["caption"] for th in thumbs] == page_thumbs and len(thumbs) >= (8 if "single" in path else 24 + 1)
+    assert all(th["loaded"] and th["width"] > 40 for th in thumbs)  # each picture decoded from the file itself
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     offline.screenshot(path=str(SCREENSHOTS / f"report-{lang}-{path.split('?')[0].strip('/')}.png"), full_page=True)
     assert errors == [] and blocked == []

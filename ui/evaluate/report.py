@@ -1,30 +1,34 @@
-"""The evaluation page's downloadable report: accuracy, the confusion matrix, the per-digit table, the most confident
-mistakes and calibration, in one offline HTML file.
+"""The evaluation page's downloadable report: accuracy, the confusion matrix, the selected cell's images, the per-digit
+table, the most confident mistakes and calibration, in one offline HTML file.
 
-Its words are translated while the page runs; its figures are drawn only when the button is clicked (the report
-covers every tab, not just the open one, and costs nothing until someone asks for it).
+Its words and thumbnails are made while the page runs (the thumbnails are the page's, cached); its figures are drawn
+only when the button is clicked (the report covers every tab, not just the open one, and costs nothing until asked for).
 """
 import functools
 
 import streamlit as st
 
 from engine import calibration, metrics
+from engine.explore import page_of
 from engine.modelfile import card_json
-from ui import cardrows, reportbutton
+from ui import cardrows, reportbutton, stats, urlstate
 from ui.evaluate import charts as eval_charts
+from ui.evaluate import gallery
+from ui.evaluate import matrix as eval_matrix
 from ui.evaluate import state as eval_state
 from ui.i18n import current_lang, t
 from ui.report import Draft
 from ui.stats import percent
 
 MISTAKES = 24  # as many as the page's gallery shows
+T_DEFAULT = 90  # the coverage threshold, in percent, when neither the page's slider nor the URL sets one
 
 KEYS = ("accuracy", "right_of", "mean_loss", "ece", "mean_conf", "cm_words", "cm_read", "cm_x", "cm_y", "cm_hover", "table_head",
         "table_read", "col_digit", "col_precision", "col_recall", "col_support", "col_confused", "col_confused_n",
         "mistakes_words", "cal_words", "rel_title", "rel_read", "rel_y", "rel_bars", "rel_diag", "rel_hover", "conf_axis",
         "hist_title", "hist_read", "hist_y", "hist_hover", "right_answers", "wrong_answers", "cov_head", "cov_title", "cov_read",
         "cov_x", "cov_y", "acc_answered", "coverage", "cal_head", "matrix_head", "mistake_col_image", "mistake_col_true",
-        "mistake_col_pred", "mistake_col_conf")
+        "mistake_col_pred", "mistake_col_conf", "cov_read_report")
 
 
 def words(which, n, wrong):
@@ -37,8 +41,42 @@ def words(which, n, wrong):
     return w
 
 
-def draft(ev, *, w, model_id, which, source_idx, threshold=0.9):
-    """The filled Draft of an Evaluation ev (engine.evaluation) with the words w; builds every figure, so call it on click."""
+def shown(ds, ev, *, split_name, source_idx):
+    """What the page's galleries show now, as the report's: {'mistakes': [(png, caption)], 'cell': (heading, items or
+    the words of an empty cell)}. The cell, its order and its page are the matrix tab's (its widgets, else the URL)."""
+    mistakes = metrics.most_confident_mistakes(ev.proba, ev.t, k=MISTAKES)
+    thumbs = stats.thumbnails(ds.key, split_name, tuple(int(source_idx[p]) for p in mistakes))
+    out = {"mistakes": [(png, t("evaluate.mistake_caption", i=int(source_idx[p]), true=int(ev.t[p]), pred=int(ev.pred[p]),
+                                conf=percent(ev.confidence[p], 2))) for p, png in zip(mistakes, thumbs, strict=True)]}
+    url_cell = eval_state.parse_cell(urlstate.raw("cell")) or eval_state.default_cell(ev.confusion)
+    true, pred = (url_cell if "ev_true" not in st.session_state or urlstate.changed_outside("cell")
+                  else (st.session_state["ev_true"], st.session_state.get("ev_pred", url_cell[1])))
+    url_sort = urlstate.read_choice("sort", eval_state.SORTS, "conf_desc")
+    sort = st.session_state.get("ev_sort", url_sort) if not urlstate.changed_outside("sort") else url_sort
+    order = eval_state.ordered(ev, metrics.cell_indices(ev.t, ev.pred, true, pred), sort)
+    n = len(order)
+    head = t("evaluate.cell_head_right" if true == pred else "evaluate.cell_head", true=true, pred=pred, n=f"{n:,}")
+    if n == 0:
+        out["cell"] = (head, t("evaluate.cell_empty", true=true, pred=pred))
+        return out
+    current, _ = gallery.page(n, key="ev_cell_page", per_page=eval_matrix.CELL_PER_PAGE)
+    page, _ = page_of(order, current, per_page=eval_matrix.CELL_PER_PAGE)
+    thumbs = stats.thumbnails(ds.key, split_name, tuple(int(source_idx[p]) for p in page))
+    out["cell"] = (head, [(png, t("evaluate.cell_caption", i=int(source_idx[p]), conf=percent(ev.confidence[p], 2),
+                                   loss=f"{ev.loss[p]:.2f}")) for p, png in zip(page, thumbs, strict=True)])
+    return out
+
+
+def page_threshold():
+    """The coverage threshold t in percent: the page's slider, else the URL's t, else T_DEFAULT."""
+    url_t = urlstate.read_int("t", T_DEFAULT, lo=0, hi=100)
+    return url_t if "ev_t" not in st.session_state or urlstate.changed_outside("t") else int(st.session_state["ev_t"])
+
+
+def draft(ev, *, w, model_id, which, source_idx, galleries=None, threshold=T_DEFAULT):
+    """The filled Draft of an Evaluation ev (engine.evaluation) with the words w and the galleries of shown(); builds
+    every figure, so call it on click. threshold: the coverage chart's t, in percent."""
+    galleries = galleries or {"mistakes": [], "cell": None}
     s = eval_state.summary(ev)
     d = Draft(title=w["title"], intro=w["intro"])
     d.number(w["accuracy"], f"{ev.accuracy:.4f}")
@@ -51,6 +89,13 @@ def draft(ev, *, w, model_id, which, source_idx, threshold=0.9):
     fig = eval_charts.confusion_figure(ev.confusion, metrics.normalize_rows(ev.confusion), show_rates=False, title=w["cm_title"],
                                        x_title=w["cm_x"], y_title=w["cm_y"], hover=w["cm_hover"])
     d.chart(fig, how_to_read=w["cm_read"], filename=f"confusion-{model_id}-{which}")
+    if galleries["cell"] is not None:
+        head, items = galleries["cell"]
+        d.section(head)
+        if isinstance(items, str):  # an empty cell: the page's words for it
+            d.text(items)
+        else:
+            d.gallery(items)
 
     d.section(w["table_head"])
     rows = [[r["digit"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", r["support"],
@@ -60,6 +105,7 @@ def draft(ev, *, w, model_id, which, source_idx, threshold=0.9):
 
     d.section(w["mistakes_head"])
     d.text(w["mistakes_words"])
+    d.gallery(galleries["mistakes"])
     mistakes = metrics.most_confident_mistakes(ev.proba, ev.t, k=MISTAKES)
     d.table([w["mistake_col_image"], w["mistake_col_true"], w["mistake_col_pred"], w["mistake_col_conf"]],
             [[f"#{int(source_idx[p])}", int(ev.t[p]), int(ev.pred[p]), percent(ev.confidence[p])] for p in mistakes])
@@ -76,25 +122,26 @@ def draft(ev, *, w, model_id, which, source_idx, threshold=0.9):
                                           names=(w["right_answers"], w["wrong_answers"]), hover=w["hist_hover"]),
             how_to_read=w["hist_read"], filename=f"confidence-{model_id}-{which}")
     d.text(f"**{w['cov_head']}**")
-    d.chart(eval_charts.coverage_figure(calibration.coverage_curve(ev.confidence, ev.correct), threshold=threshold,
+    d.chart(eval_charts.coverage_figure(calibration.coverage_curve(ev.confidence, ev.correct), threshold=threshold / 100,
                                         title=w["cov_title"], x_title=w["cov_x"], y_title=w["cov_y"],
                                         names=(w["acc_answered"], w["coverage"])),
-            how_to_read=w["cov_read"], filename=f"coverage-{model_id}-{which}")
+            how_to_read=w["cov_read_report"].format(t=f"{threshold}%"), filename=f"coverage-{model_id}-{which}")
     return d
 
 
-def _html(ev, *, w, model_id, which, source_idx, card_rows, card, lang):
-    d = draft(ev, w=w, model_id=model_id, which=which, source_idx=source_idx)
+def _html(ev, *, w, model_id, which, source_idx, galleries, threshold, card_rows, card, lang):
+    d = draft(ev, w=w, model_id=model_id, which=which, source_idx=source_idx, galleries=galleries, threshold=threshold)
     return d.html(card_rows=card_rows, card_json=card, lang=lang,
                   labels={"made": w["made"], "card": w["card"], "card_json": w["card_json"]})
 
 
 def offer(ds, model_id, model, ev, which):
     """The "Download report" button of the evaluation page (call it once, anywhere on the page, after ev is known)."""
-    _, source_idx = eval_state.source(ds, eval_state.split_key(model, which))
+    split_name, source_idx = eval_state.source(ds, eval_state.split_key(model, which))
     w = words(which, ev.n, int(ev.n - ev.correct.sum()))
     w.update(made=t("report.made"), card=t("report.card"), card_json=t("card.json"))
-    build = functools.partial(_html, ev, w=w, model_id=model_id, which=which, source_idx=source_idx,
+    build = functools.partial(_html, ev, w=w, model_id=model_id, which=which, source_idx=source_idx, threshold=page_threshold(),
+                              galleries=shown(ds, ev, split_name=split_name, source_idx=source_idx),
                               card_rows=cardrows.rows(model_id, model), card=card_json(model), lang=current_lang())
     st.session_state["ev_report_html"] = build
     st.download_button(t("report.download"), data=build, file_name=reportbutton.file_name("mnist-evaluation", model_id, which),

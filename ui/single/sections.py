@@ -175,7 +175,8 @@ def near_section(ds, model_id, model, tr, pred, draft):
         idx, dist, labs, thumbs = ss.neighbours(ds, model_id, model, tr.z[-2], k=NEIGHBOURS)
     words = t("single.near_words", k=NEIGHBOURS, same=sum(1 for v in labs if v == pred), d=pred, layer=layer)
     st.markdown(words)
-    draft.text(words + "\n\n" + ", ".join(f"#{i} → {lab} (d = {d:.2f})" for i, d, lab in zip(idx, dist, labs, strict=True)))
+    draft.text(words)
+    draft.gallery([(png, f"#{i} · {lab}\nd = {d:.2f}") for i, d, lab, png in zip(idx, dist, labs, thumbs, strict=True)])
     for col, i, d, lab, png in zip(st.columns(NEIGHBOURS), idx, dist, labs, thumbs, strict=True):
         with col:
             st.image(png, caption=f"#{i} · {lab}", width="stretch")
