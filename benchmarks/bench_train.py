@@ -1,6 +1,8 @@
 """Seconds per training epoch (60,000 images, batch 100, 784-50-100-10 sigmoid, plain SGD): engine vs PyTorch CPU vs the book.
 
 Run by hand from the repo root:  MNIST_DIR=... python3 -m benchmarks.bench_train [--threads 1] [--repeats 7]
+With --recipe default it instead times a shipped recipe end to end (`python -m engine train --recipe default` in a
+fresh process, to a temporary file) and compares the accuracies it reaches with the shipped card's.
 All three start from the same weights and see the same batches in the same order; epochs are interleaved
 (engine, torch, book, engine, ...) so a busy neighbour slows all of them alike, and the table shows medians.
 BLAS threads are fixed before numpy loads, and torch gets the same count.
@@ -16,6 +18,7 @@ def parse(argv):
     p.add_argument("--repeats", type=int, default=7, help="timed epochs per contender, after one warm-up (default 7)")
     p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default 0.1, the book's)")
     p.add_argument("--data-dir", help="folder with the four MNIST files (default: $MNIST_DIR, then the cache)")
+    p.add_argument("--recipe", help="time this shipped recipe end to end instead (e.g. default) and check it reproduces the card")
     return p.parse_args(argv)
 
 
@@ -126,7 +129,39 @@ def torch_contender(params, x, t, lr):
     return epoch, lambda: net[0].weight.detach().numpy().T
 
 
+def run_recipe(name):
+    """Wall time of `python -m engine train --recipe NAME` in a fresh process, and its accuracies against the shipped card's."""
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = json.loads((root / "models" / f"{name}.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{name}.npz"
+        cmd = [sys.executable, "-m", "engine", "train", "--recipe", name, "--out", str(out)]
+        cmd += ["--data-dir", ARGS.data_dir] if ARGS.data_dir else []
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=root, check=True, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        card = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    print(f"python -m engine train --recipe {name}: {wall:.0f} s wall ({card['seconds']:.0f} s training), BLAS threads "
+          f"{ARGS.threads}, load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}, {os.cpu_count()} cores")
+    print(f"{'':<26} {'this run':>9} {'shipped':>9} {'diff':>8}")
+    rows = [("MNIST test accuracy", card["test_accuracy"], shipped["test_accuracy"]),
+            ("validation accuracy", card["val_accuracy"], shipped["val_accuracy"])]
+    rows += [(f"unlike MNIST: {k}", card["offmnist"][k], shipped["offmnist"][k]) for k in ("accuracy", "typed", "hand")
+             if card["offmnist"].get(k) is not None and shipped["offmnist"].get(k) is not None]
+    for label, got, want in rows:
+        print(f"{label:<26} {got:9.4f} {want:9.4f} {got - want:+8.4f}")
+    worst = max(abs(got - want) for _, got, want in rows)
+    print(f"\nlargest difference {worst:.4f}: {'within' if worst <= 0.002 else 'OUTSIDE'} the 0.002 the recipe promises")
+
+
 def main():
+    if ARGS.recipe:
+        return run_recipe(ARGS.recipe)
     (x, t), _ = load_mnist(normalize=True, data_dir=ARGS.data_dir, download=False)  # (60000, 784) float32
     init = init_params(SIZES, activation="sigmoid", rng=np.random.default_rng(0))
     net, opt = Network(init, activation="sigmoid"), SGD(lr=ARGS.lr)

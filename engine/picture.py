@@ -1,4 +1,5 @@
-"""Any drawn, uploaded or photographed digit -> an MNIST-style 28x28, by the six steps MNIST itself was made with."""
+"""Any drawn, uploaded or photographed digit -> an MNIST-style 28x28: the six steps MNIST itself was made with, plus one
+that evens out the pen's width (step 5), since a mouse or a marker draws much thinner or thicker than MNIST's writers."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -7,11 +8,13 @@ from PIL import Image
 from .errors import ImageFormatError
 from .imagefile import read_canvas, read_image, to_gray
 from .ink import make_upright, separate
+from .pen import normalise as normalise_pen
 
 BOX = 20  # MNIST scaled each digit to fit 20x20, keeping its aspect ratio ...
 SIZE = 28  # ... and pasted it into 28x28
 CENTRE = (14.0, 14.0)  # (row, col) where MNIST puts the centre of mass: the mean over its 60,000 training digits
-TITLES = ("1. grayscale", "2. ink made white", "3. ink separated", "4. cropped", "5. scaled to 20x20", "6. centred 28x28")
+TITLES = ("1. grayscale", "2. ink made white", "3. ink separated", "4. cropped", "5. pen width evened", "6. scaled to 20x20",
+          "7. centred 28x28")
 
 
 @dataclass(frozen=True)
@@ -23,12 +26,14 @@ class Digitized:
     inverted: bool  # whether step 2 inverted the picture
     ink: np.ndarray  # (h, w) step 3, the ink alone: paper, shadows and specks removed
     crop: np.ndarray  # (hc, wc) step 4, the ink's bounding box
-    box: np.ndarray  # (20, w) or (h, 20) step 5, the crop scaled so its longer side is 20 px
-    digit: np.ndarray  # (28, 28) step 6, centred by centre of mass: the model's input, 0-255 like MNIST
+    pen: np.ndarray  # (hp, wp) step 5, the crop with its pen thinned or thickened to MNIST's (the crop itself if already alike)
+    box: np.ndarray  # (20, w) or (h, 20) step 6, the ink scaled so its longer side is 20 px
+    digit: np.ndarray  # (28, 28) step 7, centred by centre of mass: the model's input, 0-255 like MNIST
+    pen_width: tuple = (0.0, 0.0)  # the pen's width before and after step 5, in px of an 80 px-long digit (engine.pen)
 
     def steps(self):
         """[(title, uint8 image)] for an image strip, in order."""
-        return list(zip(TITLES, (self.gray, self.upright, self.ink, self.crop, self.box, self.digit), strict=True))
+        return list(zip(TITLES, (self.gray, self.upright, self.ink, self.crop, self.pen, self.box, self.digit), strict=True))
 
     @property
     def pixels(self):
@@ -54,7 +59,7 @@ def digitize_image(img, *, name="the picture"):
 
 
 def digitize_gray(gray, *, blank_message="The picture shows no ink: there is no digit to read."):
-    """Gray (h, w) 0-255 -> Digitized through steps 2-6; raises ImageFormatError(blank_message) when there is no ink."""
+    """Gray (h, w) 0-255 -> Digitized through steps 2-7; raises ImageFormatError(blank_message) when there is no ink."""
     gray = np.clip(np.asarray(gray, np.float32), 0, 255)
     if gray.ndim != 2 or gray.size == 0:
         raise ImageFormatError(f"A gray picture must be a 2-D array of pixels, not shape {gray.shape}.")
@@ -63,12 +68,24 @@ def digitize_gray(gray, *, blank_message="The picture shows no ink: there is no 
     if found is None:
         raise ImageFormatError(blank_message)
     ink, _ = found
-    crop = crop_to_ink(ink)  # step 4
-    box = fit_box(crop)  # step 5
-    digit = centre_by_mass(box)  # step 6
+    crop, pen, box, digit, widths = ink_to_digit(ink)  # steps 4-7
     as_u8 = lambda a, s=1: np.clip(np.rint(a * s), 0, 255).astype(np.uint8)
     return Digitized(gray=as_u8(gray), upright=as_u8(upright), inverted=inverted, ink=as_u8(ink, 255),
-                     crop=as_u8(crop, 255), box=as_u8(box, 255), digit=as_u8(digit, 255))
+                     crop=as_u8(crop, 255), pen=as_u8(pen, 255), box=as_u8(box, 255), digit=as_u8(digit, 255), pen_width=widths)
+
+
+def ink_to_digit(ink, *, even_pen=True):
+    """Soft ink (h, w) 0-1 with some ink -> (crop, pen, box, digit float 0-1 (28, 28), (width before, after)): steps 4-7."""
+    crop = crop_to_ink(ink)  # step 4
+    pen, before, after, _ = normalise_pen(crop) if even_pen else (crop, 0.0, 0.0, False)  # step 5
+    box = fit_box(pen)  # step 6
+    return crop, pen, box, centre_by_mass(box), (round(before, 2), round(after, 2))  # step 7
+
+
+def digit_of_ink(ink, *, even_pen=True):
+    """Clean soft ink (h, w) 0-1 (a rendered glyph, a synthetic stroke) -> its MNIST-style digit (784,) uint8."""
+    digit = ink_to_digit(np.asarray(ink, np.float32), even_pen=even_pen)[3]
+    return np.clip(np.rint(digit * 255), 0, 255).astype(np.uint8).reshape(SIZE * SIZE)
 
 
 def crop_to_ink(ink):

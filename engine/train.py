@@ -1,4 +1,6 @@
-"""The training loop: seeded minibatch backprop with a held-out validation split, callbacks and best-epoch weights."""
+"""The training loop: seeded minibatch backprop with a held-out validation split, callbacks and best-epoch weights.
+
+The card also gets the "unsure" threshold (engine.unsure), calibrated on the validation split after training."""
 import hashlib
 import math
 import time
@@ -7,12 +9,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .augment import Augmenter
+from .distort import Distortion, distort
 from .errors import TrainingError
 from .layers import Network
 from .model import MLP
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, scheduled_lr
 from .preprocess import KINDS
 from .preprocess import fit as fit_preprocess
+from .unsure import Reference, calibrate, reference_indices
 
 STREAMS = {"split": 0, "init": 1, "order": 2, "augment": 3}  # independent RNG streams: changing one never shifts another
 
@@ -38,6 +42,11 @@ class TrainConfig:
     augment: bool = False  # random shifts and rotations of the training images, fresh every epoch
     shift: int = 1  # augmentation: largest shift in pixels (±2 measured worse than ±1 for this small net)
     degrees: int = 10  # augmentation: largest rotation in degrees
+    distort: bool = False  # strong augmentation (engine.distort) instead: continuous rotation and shift, plus the four below
+    shear: float = 15.0  # distort: largest slant in degrees
+    scale: float = 0.15  # distort: largest size change (1 ± scale), and half of it in aspect
+    pen: float = 0.5  # distort: share of images whose pen is made thicker or thinner
+    elastic: float = 0.0  # distort: largest elastic displacement in px (0 = none)
     patience: int = 0  # stop after this many epochs without a better validation accuracy; 0 = run every epoch
     val_size: int = 5000  # training images held out for validation and model selection
     seed: int = 0  # one seed fixes the split, the initial weights, the batch order and the augmentation
@@ -59,6 +68,10 @@ class TrainConfig:
             (self.eps > 0, f"The whitening epsilon must be positive; got {self.eps}."),
             (0 <= self.shift <= 4 and 0 <= self.degrees <= 45, f"Augmentation takes shifts of 0-4 px and rotations of 0-45 degrees; "
              f"got {self.shift} px and {self.degrees} degrees."),
+            (not (self.augment and self.distort), "Choose one augmentation: --augment (light) or --distort (strong), not both."),
+            (0 <= self.shear <= 45 and 0 <= self.scale <= 0.5 and 0 <= self.pen <= 1 and 0 <= self.elastic <= 4,
+             f"Distortion takes shears of 0-45 degrees, scales of 0-0.5, a pen share of 0-1 and elastic warps of 0-4 px; "
+             f"got {self.shear}, {self.scale}, {self.pen} and {self.elastic}."),
             (self.patience >= 0, f"Patience must be 0 (off) or more epochs; got {self.patience}."),
             (1 <= self.val_size < n, f"The validation split must hold 1 to {n - 1:,} of the {n:,} training images; got {self.val_size:,}."),
         ]
@@ -149,8 +162,11 @@ def train(x, t, *, config=None, callback=None, every=0):
     pre = fit_preprocess(c.preprocess, x[tr], **({"per_pixel": c.per_pixel} if c.preprocess == "standardize" else {}),
                          **({"eps": c.eps} if c.preprocess == "whiten" else {}))
     x_val, t_val, t_tr = pre.transform(x[va]), t[va], t[tr]
-    x_tr = None if c.augment else pre.transform(x[tr])  # (n_train, 784), prepared once when not augmenting
+    x_tr = None if c.augment or c.distort else pre.transform(x[tr])  # (n_train, 784), prepared once when not augmenting
     augmenter = Augmenter(x[tr], max_shift=c.shift, max_degrees=c.degrees) if c.augment else None
+    warp = Distortion(degrees=c.degrees, shear=c.shear, scale=c.scale, shift=c.shift, pen=c.pen, elastic=c.elastic)
+    raw_tr = x[tr] if c.distort else None  # the training split's pixels, distorted afresh each epoch ...
+    warped = np.empty((len(tr), x.shape[1]), np.float32) if c.distort else None  # ... into this buffer
     t_aug = np.empty_like(t_tr)  # labels in the order of the augmented images
     sizes = [x.shape[1], *map(int, c.hidden), 10]
     params = init_params(sizes, activation=c.activation, rng=rng_for(c.seed, "init"))
@@ -183,6 +199,8 @@ def train(x, t, *, config=None, callback=None, every=0):
                 images, where = augmenter(aug_rng)
                 source, labels, batches = prepare_in_place(pre, images), t_aug, where[order]
                 t_aug[where] = t_tr
+            elif warped is not None:  # a fresh distortion of every training image, in training-split order
+                source = prepare_in_place(pre, distort(raw_tr, rng=aug_rng, d=warp, out=warped))
             total, correct, step = run_epoch(net, opt, source, labels, batches, batch_size=c.batch_size,
                                              weight_decay=c.weight_decay, step=step, on_step=on_step if every else None)
             seconds = time.perf_counter() - t0
@@ -200,13 +218,17 @@ def train(x, t, *, config=None, callback=None, every=0):
         stopped = f"stopped by the callback ({str(e) or 'StopTraining'})"
         if best is None:  # stopped inside the first epoch: the current weights are all there is
             best = (net.copy_params(), accuracy(net.params, c.activation, x_val, t_val), 0)
+    model = MLP(best[0], activation=c.activation, preprocess=pre)
+    reference = Reference(model, x[reference_indices(tr)])
     card = {"sizes": sizes, "activation": c.activation, "preprocess": pre.to_card(), "training": asdict(c),
             "history": history, "history_note": "train_acc and loss: running means over each epoch's minibatches "
                                                 "(augmented images when augmenting); val_acc: the held-out split after the epoch",
             "best_epoch": best[2], "val_accuracy": best[1], "stopped": stopped,
+            "unsure": calibrate(model, reference, x[va]),
             "seconds": round(time.perf_counter() - start, 2),
             "provenance": {"trainer": "engine.train", "numpy": np.__version__, "seed": c.seed,
                            "data": f"{n:,} training images; {len(va):,} held out for validation; the test set is not used",
                            "init_sha256": digest["init"], "batches_sha256": digest["order"].hexdigest()}}
     card["training"]["hidden"] = list(c.hidden)
-    return MLP(best[0], activation=c.activation, preprocess=pre, card=card)
+    model.card = card
+    return model

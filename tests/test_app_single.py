@@ -295,8 +295,8 @@ def test_an_injected_canvas_drawing_is_read(app_env, monkeypatch):
     drawn[0] = stroke_canvas()
     at.run()  # the stroke ended: the canvas reruns the page, and the card is drawn in that same run
     assert_no_exception(at)
-    assert image_captions(at)[:6] == ["1. grey", "2. ink made white", "3. ink separated", "4. cropped",
-                                      "5. scaled to 20 × 20", "6. centred in 28 × 28"]
+    assert image_captions(at)[:7] == ["1. grey", "2. ink made white", "3. ink separated", "4. cropped",
+                                      "5. pen width evened", "6. scaled to 20 × 20", "7. centred in 28 × 28"]
     digit = heatmap_z(at, "your drawing as 28 × 28")
     rows, cols = np.nonzero(digit > 0)
     assert rows.max() - rows.min() + 1 == 20  # the 200 px stroke scaled to MNIST's 20 px box ...
@@ -327,7 +327,7 @@ def test_an_uploaded_picture_is_read(app_env, name, data, mime):
     at.file_uploader(key="single_upload").set_value((name, data, mime)).run()
     assert_no_exception(at)
     caps = image_captions(at)
-    assert caps[0] == "what the network reads (28 × 28, ink dark)" and caps[6] == "6. centred in 28 × 28"
+    assert caps[0] == "what the network reads (28 × 28, ink dark)" and caps[7] == "7. centred in 28 × 28"
     assert "so step 2 inverted it" in page_text(at)  # dark ink on white paper
     digit = heatmap_z(at, f"{name} as 28 × 28")
     rows, cols = np.nonzero(digit > 0)

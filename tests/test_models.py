@@ -38,9 +38,10 @@ def test_shipped_model_scores_what_its_card_states(name, mnist_dir):
     _, (x, t) = load_mnist(normalize=False, data_dir=mnist_dir, download=False)
     acc = model.score(x, t)
     assert abs(acc - model.card["test_accuracy"]) <= 0.0005
-    assert model.sizes == [784, 50, 100, 10]
     assert all(v.dtype == np.float32 for v in model.params.values())
-    if name == "default":
-        assert acc >= 0.978 and model.activation == "sigmoid" and model.preprocess.kind == "unit"
+    if name == "default":  # the strongest MLP trained here in minutes (issue 16); tests/test_default_model.py says more
+        assert acc >= 0.980 and model.preprocess.kind == "unit"
+    else:  # the book-shaped models the pages compare
+        assert model.sizes == [784, 50, 100, 10]
     if name == "relu":
         assert model.activation == "relu"

@@ -140,12 +140,13 @@ def test_exif_rotation_is_applied():
     assert np.abs(got.astype(int) - REFERENCE).mean() < 3
 
 
-# ---- the six steps ----
+# ---- the seven steps ----
 
 def test_the_steps_follow_mnist():
     got = digitize_bytes(encode(seven(), "PNG"), name="seven.png")
     titles = [t for t, _ in got.steps()]
-    assert titles == ["1. grayscale", "2. ink made white", "3. ink separated", "4. cropped", "5. scaled to 20x20", "6. centred 28x28"]
+    assert titles == ["1. grayscale", "2. ink made white", "3. ink separated", "4. cropped", "5. pen width evened",
+                      "6. scaled to 20x20", "7. centred 28x28"]
     assert all(img.dtype == np.uint8 for _, img in got.steps())
     assert got.inverted and got.gray[0, 0] == 255 and got.upright[0, 0] == 0  # dark ink on white was flipped
     assert max(got.box.shape) == 20 and got.digit.shape == (28, 28) and got.digit.max() == 255

@@ -3,12 +3,16 @@
 Both are HTML/SVG for st.markdown (no plotly, so home stays free of its bundle; st.html would drop the SVG) built from one
 engine.explain.Trace, so every number is the one the single page's detailed sections show. Every text is escaped.
 """
+import hashlib
 from html import escape
 
 import numpy as np
 import streamlit as st
 
-from engine import explain
+from engine import explain, unsure
+from engine.errors import EngineError
+from engine.familiar import familiarity
+from ui import loaders, models
 from ui.i18n import t
 from ui.stats import percent
 
@@ -131,8 +135,9 @@ def network_svg(model, tr):
             + "".join(out + edges + nodes + labels) + "</svg>")
 
 
-def answer_html(tr, *, label=None):
-    """The answer card: the digit large, its probability, the margin in words, the top 3 as bars, and ✓ or ✗ against label."""
+def answer_html(tr, *, label=None, doubt=None):
+    """The answer card: the digit large, its probability, the margin in words, the top 3 as bars, and ✓ or ✗ against label;
+    under the margin, in plain words, whether the answer is unsure (doubt: an engine.unsure.Verdict, or None)."""
     p = np.asarray(tr.z[-1], np.float64)
     top = explain.top_two(p)
     pred, word = top.first, explain.confidence(top.margin)
@@ -157,12 +162,52 @@ def answer_html(tr, *, label=None):
             f'text-align:center">{pred}</div><div><div style="color:#6c757d">{escape(t("answer.head"))}</div>'
             f'<div data-answer="probability" style="font-size:1.6rem;font-weight:600;line-height:1.3">{escape(percent(top.p_first))}</div>'
             f'<div data-answer="margin" title="{escape(t("answer.margin_rule"))}">{escape(margin)}</div></div></div>'
+            f'{unsure_html(doubt)}'
             f'<div style="margin-top:.6rem">{"".join(bars)}</div>{verdict}</div>')
 
 
+def unsure_html(verdict):
+    """The card's "unsure" line in plain words when the verdict says so (low top probability, input far from training); else ''."""
+    if verdict is None or not verdict.unsure:
+        return ""
+    why = ([t("answer.unsure_low", p=percent(verdict.p_top))] if verdict.low_probability else []) + \
+          ([t("answer.unsure_far")] if verdict.far else [])
+    return (f'<div data-answer="unsure" style="margin-top:.5rem;padding:.35rem .6rem;border-radius:.4rem;background:#fff4e6;'
+            f'color:#7c3d00"><b>{escape(t("answer.unsure_head"))}</b> {escape(" ".join(why))}</div>')
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _familiarity(data_key, model_id, fp, _model, _ds):
+    """engine.familiar.Familiarity of a model on a dataset's training images: once per process, dataset and model."""
+    img = _ds.images("train")
+    return familiarity(_model, img.reshape(len(img), -1))
+
+
+def familiarity_of(ds, model_id, model):
+    """engine.familiar.Familiarity of a model on ds's training images (cached; the id and a weight digest are the key)."""
+    fp = hashlib.blake2b(model.params[f"W{model.n_layers}"].tobytes(), digest_size=8).hexdigest()
+    return _familiarity(ds.key, model_id, fp, model, ds)
+
+
+def verdict_of(tr):
+    """engine.unsure.Verdict for a trace of the sidebar's model: low top probability, or far from the training images
+    (when the dataset is loaded and has at least 2 training images); by probability alone otherwise."""
+    p = np.asarray(tr.z[-1], np.float64)
+    try:
+        model_id, model = models.current_model()
+        ds = loaders.dataset()
+        if model is None or model.n_layers != len(tr.z) or ds.size("train") < 2:
+            return unsure.judge(p)
+        fam = familiarity_of(ds, model_id, model)
+        h = tr.z[-2] if model.n_layers > 1 else tr.x  # what engine.explain.embed gives: the last hidden layer
+        return unsure.judge(p, distance=float(fam.reference.nearest(h[None])[0]), threshold=fam.threshold)
+    except (EngineError, OSError, ValueError):
+        return unsure.judge(p)
+
+
 def answer(tr, *, label=None):
-    """Draw the answer card (see answer_html) and the rule behind its words."""
-    st.markdown(answer_html(tr, label=label), unsafe_allow_html=True)
+    """Draw the answer card (see answer_html) with its "unsure" line when it applies, and the rule behind its words."""
+    st.markdown(answer_html(tr, label=label, doubt=verdict_of(tr)), unsafe_allow_html=True)
     st.caption(t("answer.margin_rule"))
 
 

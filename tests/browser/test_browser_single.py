@@ -18,9 +18,9 @@ def answer(page):
 
 def test_single_page_from_a_link(page, app_url, console_errors):
     page.set_viewport_size(TALL)
-    open_page(page, app_url, "/single?split=test&index=8&model=default", "5. The most similar training images")
+    open_page(page, app_url, "/single?split=test&index=8&model=pre-unit", "5. The most similar training images")
     assert page.get_by_text("test #8, labelled").first.is_visible()
-    for title in ("test #8 as 28 × 28 pixel values", "Probabilities of model default", "Layer 1: 50 units",
+    for title in ("test #8 as 28 × 28 pixel values", "Probabilities of model pre-unit", "Layer 1: 50 units",
                   "Layer 2: 100 units", "Every hidden unit on the sigmoid curve", "Which pixels move the score"):
         assert page.get_by_text(title).first.is_visible(), title
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 9
@@ -62,7 +62,7 @@ def test_a_digit_drawn_with_the_mouse_is_read(page, app_url, console_errors):
     page.wait_for_timeout(500)
     assert page.get_by_text("your drawing as 28 × 28 pixel values").is_visible()
     assert answer(page) == "7"
-    assert page.locator('[data-testid="stImageCaption"]').all_inner_texts()[:6][-1] == "6. centred in 28 × 28"
+    assert page.locator('[data-testid="stImageCaption"]').all_inner_texts()[:7][-1] == "7. centred in 28 × 28"
     screenshot(page, "single-drawn")
     page.get_by_role("button", name="Clear").click()
     page.get_by_text("Draw a digit on the black canvas").wait_for(timeout=60_000)
