@@ -127,7 +127,7 @@ def main():
     x = x.reshape(len(x), 784)
     m, blas, load = machine_info(), blas_info(), load_average()
     print(f"{m['measured_at']} on {m['host']}: {m['cpu']}, {m['cores_usable']} cores, load average {load} (1, 5, 15 min)")
-    print(f"recipe: {SHIPPED['default'][1].replace('--epochs 40', f'--epochs {c.epochs}')}")
+    print(f"recipe: {RECIPE.replace('--epochs 40', f'--epochs {c.epochs}')}")
     runs = {"engine": lambda: train(x, t, config=c).card["history"][-1]["val_acc"]}
     try:
         import torch
