@@ -92,3 +92,13 @@ def test_a_session_holds_a_stated_number_of_megabytes_of_models_not_a_count():
     assert 12 < got["each"] < 24  # one such net fits the budget, two do not
     assert got["evicted"] == [None, "upload:big0"] and got["kept"] == ["big1"]
     assert got["mb"] <= 24
+
+
+def test_a_broken_upload_is_named_by_the_visitors_file_name_not_the_servers_temp_file():
+    import pytest
+
+    from engine.errors import ModelFormatError
+    from ui.models import load_upload
+    with pytest.raises(ModelFormatError) as e:
+        load_upload("my-net.npz", b"PK\x03\x04 not really a zip")
+    assert "my-net.npz" in str(e.value) and ".upload." not in str(e.value)

@@ -98,3 +98,31 @@ def test_find_cycle_finds_a_circle_through_a_function_level_import():
 def test_the_engine_has_no_import_circles():
     cycle = find_cycle(import_graph())
     assert cycle is None, f"import circle: {' -> '.join(cycle)}"
+
+
+RACE = """
+import importlib, sys, threading
+mods = ["engine.modelfile", "engine.data", "engine.model", "engine.explain", "engine.train", "engine.picture",
+        "engine", "engine.metrics"]
+gate, errors = threading.Barrier(len(mods)), []
+def go(m):
+    gate.wait()
+    try:
+        importlib.import_module(m)
+    except Exception as e:
+        errors.append(f"{m}: {type(e).__name__}: {e}")
+threads = [threading.Thread(target=go, args=(m,)) for m in mods]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print("\\n".join(errors) or "ok")
+"""
+
+
+def test_session_threads_importing_engine_modules_at_once_never_deadlock():
+    # a cold server's first sessions import engine.<module> in parallel threads; an __init__ importing its
+    # submodules made them raise _DeadlockError or 'partially initialized module' now and then
+    import subprocess
+    import sys
+    for _ in range(8):
+        out = subprocess.run([sys.executable, "-c", RACE], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert out.stdout.strip() == "ok", out.stdout + out.stderr

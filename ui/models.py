@@ -115,12 +115,14 @@ def load_upload(file_name, data):
     if suffix not in (".npz", ".pkl"):
         raise ModelFormatError(f"{file_name} is not a model file: upload an .npz saved by this app or the book's .pkl.")
     path = debris.new_path("upload", suffix)  # the app's own temp name: the user's file name never becomes a path
+    shown = Path(str(file_name)).name
     try:
         path.write_bytes(data)
         model = load_model(path)
+    except EngineError as e:  # the message names the file: the visitor's name, not the server's temp file
+        raise type(e)(str(e).replace(str(path), shown).replace(path.name, shown)) from None
     finally:
         path.unlink(missing_ok=True)  # and a killed server's copy is swept at the next start
-    shown = Path(str(file_name)).name
     if suffix == ".pkl" or not model.card.get("title"):
         model.card["title"] = f"Uploaded {shown}"
     if model.card.get("name") == path.stem:  # the temp file's name, not the user's
