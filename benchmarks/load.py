@@ -3,6 +3,8 @@
 Run by hand from the repo root (it starts its own server on a free 127.0.0.1 port with a private cache):
     MNIST_DIR=/path/to/mnist BOOK_WEIGHTS=/path/to/sample_weight.pkl python3 -m benchmarks.load [--sessions 20] [--reruns 10]
 or against a running server:  python3 -m benchmarks.load --url http://127.0.0.1:8501 --pid PID  (PID for its RSS)
+A class in one room (40 sessions x 10 reruns with uploads, training and the compare tab, then /dataset while two
+trainings run and ten tabs wait): python3 -m benchmarks.load --room [--sessions 40] [--reruns 10] (benchmarks/room.py).
 
 Each session is what a browser tab does, without a browser (benchmarks/appclient.py): one websocket on
 /_stcore/stream, BackMsg.rerun_script(page_name, query_string) out, ForwardMsgs in until script_finished; a
@@ -25,7 +27,7 @@ from benchmarks.appclient import Run, Session
 from benchmarks.appserver import AppServer, RssMeter
 from benchmarks.pagequery import page_params, random_query, router_pages
 
-TARGETS = {"failures": 0, "exceptions": 0, "peak_rss_mb": 600}
+TARGETS = {"failures": 0, "exceptions": 0, "peak_rss_mb": 700}  # docs/deploy.md states the budget and why
 
 
 def page_sequence(pages, n, rng):
@@ -160,7 +162,12 @@ def print_report(r):
 
 
 def main():
+    if "--room" in sys.argv[1:]:  # its own options and targets: see benchmarks/room.py
+        from benchmarks import room
+        return room.main([a for a in sys.argv[1:] if a != "--room"])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--room", action="store_true", help="run benchmarks/room.py instead: 40 sessions with uploads, "
+                    "training and the compare tab, then /dataset while two trainings run (python3 -m benchmarks.room -h)")
     ap.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default 20)")
     ap.add_argument("--reruns", type=int, default=10, help="reruns per session after its first visit (default 10)")
     ap.add_argument("--url", help="a running server (default: start `streamlit run dashboard.py` on a free port)")

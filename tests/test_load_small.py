@@ -1,5 +1,7 @@
-"""Many users at once, small: the load script against a cold server, one MNIST load under 20 simultaneous first calls,
-bounded per-session state. The full 20 x 10 run is `python3 -m benchmarks.load` (by hand; figures in the README)."""
+"""Many users at once, small: the load script against a cold server, the room mix (uploads, training, compare) in
+small, one MNIST load under 20 simultaneous first calls, bounded per-session state. The full runs are
+`python3 -m benchmarks.load` and `python3 -m benchmarks.room` (by hand; figures in docs/benchmarks.md, docs/security.md)."""
+import json
 import subprocess
 import sys
 import threading
@@ -13,6 +15,7 @@ import ui.loaders
 from benchmarks.appserver import AppServer
 from benchmarks.load import TARGETS, broken_targets, run_load
 from benchmarks.pagequery import pages_in_router, params_in_file, router_pages
+from benchmarks.room import run_room
 from engine.modelfile import model_bytes
 from tests import apptest_helpers
 from tests.apptest_helpers import assert_no_exception, random_model, run_page, write_models
@@ -55,6 +58,43 @@ def test_small_load_reports_every_figure_the_issue_asks_for(small_report):
     rss = r["rss_mb"]
     assert all(isinstance(rss[k], float) for k in ("warm", "after", "peak")), rss
     assert 60 < rss["warm"] and rss["after"] <= rss["peak"] <= TARGETS["peak_rss_mb"], rss  # a Streamlit server is ~100+ MB
+    assert r["elapsed_s"] < 60
+
+
+@pytest.fixture(scope="module")
+def room_report(synth_mnist, tmp_path_factory):
+    """benchmarks/room.py's mix, small: 4 sessions x 3 reruns on synthetic MNIST, each session uploading a model
+    (net0.npz, truncated.npz, net1.npz, the zip bomb), session 0 training, sessions 1 and 3 on the compare tab.
+    One tab visits every page first: the cold start under load is small_report's subject, this one's is the mix."""
+    folder, _ = synth_mnist
+    models = write_models(tmp_path_factory.mktemp("models"))
+    env = {"MNIST_DIR": str(folder), "MNIST_EXPLORER_MODELS": str(models), "BOOK_WEIGHTS": None, "MNIST_MIRRORS": None}
+    with AppServer(env=env, timeout=45) as server:
+        out = []
+
+        def warm_then_mix():
+            warm = run_load(server.url, sessions=1, reruns=len(router_pages()), deadline_s=60)
+            out.append((warm, run_room(server.url, pid=server.pid, sessions=4, reruns=3, probe_reruns=0, deadline_s=60,
+                                       compare="tab=compare&cmp=default,small&lang=en")))
+        th = threading.Thread(target=warm_then_mix)  # in a thread of its own, as small_report
+        th.start()
+        th.join(timeout=120)
+        assert out, "the small room run did not finish within 2 minutes"
+        warm, report = out[0]
+        assert warm["failures"] == 0, warm["problems"]
+        report["server_log"] = server.log_tail()
+    return report
+
+
+def test_the_room_mix_uploads_trains_and_compares_without_a_failure(room_report):
+    r = room_report
+    assert r["failures"] == 0 and r["exceptions"] == 0, json.dumps(r["problems"], indent=1)
+    assert "Traceback" not in r["server_log"], r["server_log"]
+    assert r["outcomes"]["upload"] == {"accepted": 2, "refused": 2}  # each hostile file: exactly one error, no exception
+    assert r["outcomes"]["train"] == {"done": 1}  # Train pressed through the protocol, the run followed to its end
+    assert r["runs_by_kind"]["compare"] == 2 and r["runs_by_kind"]["press"] == 1 and r["runs_by_kind"]["fragment"] >= 1
+    assert "unpacks to 268,435,584 bytes" in r["hostile_errors"]["bomb.npz"]
+    assert 60 < r["rss_mb"]["peak"] <= TARGETS["peak_rss_mb"], r["rss_mb"]
     assert r["elapsed_s"] < 60
 
 
