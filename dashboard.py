@@ -3,7 +3,7 @@ the data, and where to go next."""
 import streamlit as st
 
 from engine.modelfile import BOOK_SIZES
-from ui import firstrun, loaders, models, nav, panels, shell, stats
+from ui import firstrun, layout, loaders, models, nav, panels, shell, stats
 from ui.home import live
 from ui.home.diagram import network_svg
 from ui.i18n import t
@@ -49,11 +49,11 @@ st.subheader(t("home.data_head"))
 if ds is None:
     firstrun.panel(error)
 else:
-    c = st.columns(4)
-    c[0].metric(t("home.data_train"), f"{ds.size('train'):,}")
-    c[1].metric(t("home.data_test"), f"{ds.size('test'):,}")
-    c[2].metric(t("home.data_shape"), "28 × 28")
-    c[3].metric(t("home.data_classes"), "10")
+    numbers = layout.line(key="home_numbers")  # two to a line on a phone, not four stacked
+    numbers.metric(t("home.data_train"), f"{ds.size('train'):,}", width="content")
+    numbers.metric(t("home.data_test"), f"{ds.size('test'):,}", width="content")
+    numbers.metric(t("home.data_shape"), "28 × 28", width="content")
+    numbers.metric(t("home.data_classes"), "10", width="content")
     counts = stats.class_counts(ds.key, "train")
     st.caption(t("home.data_words", folder=panels.plain(ds.folder), origin=t(f"shell.origin_{ds.origin}"),
                  rarest=int(counts.argmin()), rare_n=f"{int(counts.min()):,}",

@@ -2,13 +2,13 @@
 import streamlit as st
 
 from engine import explore
-from ui import charts, firstrun, models, nav, panels, shell, stats, urlstate
+from ui import charts, firstrun, layout, models, nav, panels, shell, stats, urlstate
 from ui.dataset import loadview, pca
 from ui.i18n import t
 
 shell.page("dataset")
 
-PER_PAGE, COLS = 24, 8
+PER_PAGE = 24  # thumbnails: 3 lines of 8 on a 1440 px desktop, 8 of 3 on a phone
 PCA_POINTS = 3000
 SPLITS = ("train", "test")
 DIGITS = ("all",) + tuple(range(10))
@@ -45,14 +45,14 @@ def pick(i):
     st.session_state["ds_index"] = int(i)
 
 
-c1, c2, c3, c4 = st.columns([1.2, 1.2, 1.6, 1], vertical_alignment="bottom")
-split = c1.radio(t("dataset.split"), SPLITS, key="ds_split", horizontal=True, on_change=reset_page,
+view = layout.line(key="ds_view")  # split, digit, order and the dice: two lines on a phone, one on a desktop
+split = view.radio(t("dataset.split"), SPLITS, key="ds_split", horizontal=True, on_change=reset_page,
                  format_func=lambda s: t(f"dataset.split_{s}"))
-digit_choice = c2.selectbox(t("dataset.digit"), DIGITS, key="ds_digit", on_change=reset_page,
-                            format_func=lambda d: t("dataset.digit_all") if d == "all" else str(d))
-order = c3.radio(t("dataset.order"), ("file", "random"), key="ds_order", horizontal=True, on_change=reset_page,
+digit_choice = view.selectbox(t("dataset.digit"), DIGITS, key="ds_digit", on_change=reset_page, width=170,
+                              format_func=lambda d: t("dataset.digit_all") if d == "all" else str(d))
+order = view.radio(t("dataset.order"), ("file", "random"), key="ds_order", horizontal=True, on_change=reset_page,
                  format_func=lambda o: t(f"dataset.order_{o}"))
-c4.button(t("dataset.new_sample"), icon="🎲", on_click=new_sample, width="stretch", key="ds_new_sample")
+view.button(t("dataset.new_sample"), icon="🎲", on_click=new_sample, key="ds_new_sample")
 
 digit = None if digit_choice == "all" else int(digit_choice)
 img, labels = ds.images(split), ds.labels(split)
@@ -81,9 +81,9 @@ if not 0 <= st.session_state["ds_index"] < ds.size(split):
 
 model_id, _ = models.current_model()
 thumbs = stats.thumbnails(ds.key, split, tuple(int(i) for i in shown))
-cols = st.columns(COLS, gap="small")
-for n, (i, png) in enumerate(zip(shown, thumbs, strict=True)):
-    with cols[n % COLS]:  # one control per picture: Inspect shows it pixel by pixel below (the open one is highlighted)
+cells = layout.cells(len(shown), width=layout.THUMB_PX, key="ds_grid")  # lines that wrap: reading order on any width
+for cell, i, png in zip(cells, shown, thumbs, strict=True):
+    with cell:  # one control per picture: Inspect shows it pixel by pixel below (the open one is highlighted)
         st.image(png, caption=f"#{i} · {labels[i]}", width="stretch")
         st.button(t("dataset.inspect"), key=f"ds_pick_{i}", on_click=pick, args=(i,), width="stretch",
                   help=t("dataset.inspect_help", i=int(i)), type="primary" if i == st.session_state["ds_index"] else "secondary")
@@ -105,7 +105,8 @@ with right:
         st.caption(t("dataset.single_missing"))
 with left:
     title = t("dataset.heatmap_title", split=t(f"dataset.split_{split}"), i=index, label=int(labels[index]))
-    panels.chart(charts.digit_heatmap(x, title=title, x_title=t("dataset.col"), y_title=t("dataset.row")),
+    panels.chart(charts.digit_heatmap(x, title=title, x_title=t("dataset.col"), y_title=t("dataset.row"), unit=t("dataset.unit_pixel"),
+                                      fit_title=True),
                  how_to_read=t("dataset.heatmap_read"), filename=f"mnist-{split}-{index}")
 
 # --- statistics, one tab at a time (only the open tab is computed and drawn)
@@ -126,12 +127,13 @@ with tabs["classes"]:
 with tabs["mean"]:
     if tabs["mean"].open:
         means = stats.mean_images(ds.key, split)
-        panels.chart(charts.image_grid(means, names=[str(d) for d in range(10)],
+        panels.chart(charts.image_grid(means, names=[str(d) for d in range(10)], unit=t("dataset.unit_mean"),
                                        title=t("dataset.mean_title", split=t(f"dataset.split_{split}"))),
                      how_to_read=t("dataset.mean_read"), filename=f"mnist-{split}-mean-images")
         var = stats.pixel_variance(ds.key, split, digit)
         panels.chart(charts.digit_heatmap(var, title=t("dataset.var_title", scope=scope), colorscale="Viridis",
-                                          zmax=None, value_format=",.0f", x_title=t("dataset.col"), y_title=t("dataset.row")),
+                                          zmax=None, value_format=",.0f", x_title=t("dataset.col"), y_title=t("dataset.row"),
+                                          unit=t("dataset.unit_variance"), fit_title=True),
                      how_to_read=t("dataset.var_read"), filename=f"mnist-{split}-variance")
 with tabs["hist"]:
     if tabs["hist"].open:

@@ -4,15 +4,17 @@ import streamlit as st
 from engine import calibration
 from engine.errors import EngineError
 from engine.preprocess import DESCRIPTIONS
-from ui import errors, firstrun, models, panels, shell, urlstate
+from ui import errors, firstrun, layout, models, panels, shell, urlstate
 from ui.evaluate import charts as eval_charts
 from ui.evaluate import compare as eval_compare
 from ui.evaluate import matrix as eval_matrix
+from ui.evaluate import offmnist as eval_offmnist
 from ui.evaluate import report as eval_report
 from ui.evaluate import runtime as eval_runtime
 from ui.evaluate import state as eval_state
 from ui.i18n import t
 from ui.stats import percent
+from ui.titles import wrap
 
 shell.page("evaluate")
 
@@ -26,8 +28,9 @@ model_id, model = models.require_model(t("evaluate.no_model"))
 
 # --- the answer first: split, accuracy and the report in one row; the tabs below; the model card folded at the end
 urlstate.seed("ev_split", "split", urlstate.read_choice("split", eval_state.SPLITS, "test"))
-head = st.columns([2.4, 1, 1.2, 1, 1.4], vertical_alignment="bottom")
-which = head[0].radio(t("evaluate.split"), eval_state.SPLITS, key="ev_split", horizontal=True,
+# one line that wraps (two lines on a phone) rather than columns that stack into five
+head = layout.line(key="ev_head")
+which = head.radio(t("evaluate.split"), eval_state.SPLITS, key="ev_split", horizontal=True,
                       format_func=lambda s: t(f"evaluate.split_{s}"), help=t("evaluate.split_help"))
 key = eval_state.split_key(model, which)
 try:
@@ -37,10 +40,11 @@ except (EngineError, ValueError) as e:  # a model that does not fit 784 pixels, 
     shell.stop()
 split_name, source_idx = eval_state.source(ds, key)
 s = eval_state.summary(ev)
-head[1].metric(t("evaluate.accuracy"), f"{ev.accuracy:.4f}", help=t("evaluate.accuracy_help"))
-head[2].metric(t("evaluate.right_of", n=f"{ev.n:,}"), f"{s['right']:,}")
-head[3].metric(t("evaluate.mean_loss"), f"{s['mean_loss']:.3f}", help=t("evaluate.mean_loss_help"))
-with head[4]:
+head.metric(t("evaluate.accuracy"), f"{ev.accuracy:.4f}", help=t("evaluate.accuracy_help"), width="content")
+head.metric(t("evaluate.right_of", n=f"{ev.n:,}"), f"{s['right']:,}", width="content")
+head.metric(t("evaluate.mean_loss"), f"{s['mean_loss']:.3f}", help=t("evaluate.mean_loss_help"), width="content")
+eval_offmnist.metric(head, ds, model_id, model)  # accuracy on digits unlike MNIST's, beside MNIST's (issue 16)
+with head.container(width="content"):
     eval_report.offer(ds, model_id, model, ev, which)
 if which == "test":
     st.caption(t("evaluate.about_test", n=f"{ev.n:,}", ms=f"{ev.seconds * 1000:.0f}"))
@@ -65,34 +69,37 @@ with tabs["matrix"]:
 with tabs["calibration"]:
     if tabs["calibration"].open:
         st.markdown(t("evaluate.cal_words"))
-        c = st.columns(3)
-        c[0].metric(t("evaluate.ece"), f"{s['ece']:.4f}", help=t("evaluate.ece_help"))
-        c[1].metric(t("evaluate.mean_conf"), percent(s["mean_conf"]))
-        c[2].metric(t("evaluate.accuracy"), percent(ev.accuracy, 2))
+        numbers = layout.line(key="ev_cal_numbers")
+        numbers.metric(t("evaluate.ece"), f"{s['ece']:.4f}", help=t("evaluate.ece_help"), width="content")
+        numbers.metric(t("evaluate.mean_conf"), percent(s["mean_conf"]), width="content")
+        numbers.metric(t("evaluate.accuracy"), percent(ev.accuracy, 2), width="content")
+        eval_offmnist.unsure_rule(ds, model_id, model)  # when the answer card says "unsure" (issue 16)
         left, right = st.columns(2, gap="large")
         with left:
             bins = calibration.reliability_bins(ev.confidence, ev.correct)
             panels.chart(eval_charts.reliability_figure(
-                bins, title=t("evaluate.rel_title"), x_title=t("evaluate.conf_axis"), y_title=t("evaluate.rel_y"),
+                bins, title=wrap(t("evaluate.rel_title")), x_title=t("evaluate.conf_axis"), y_title=t("evaluate.rel_y"),
                 names=(t("evaluate.rel_bars"), t("evaluate.rel_diag")), hover=t("evaluate.rel_hover")),
                 how_to_read=t("evaluate.rel_read"), filename=f"reliability-{model_id}-{which}")
         with right:
             hist = calibration.confidence_histograms(ev.confidence, ev.correct)
             panels.chart(eval_charts.confidence_figure(
-                hist, title=t("evaluate.hist_title"), x_title=t("evaluate.conf_axis"), y_title=t("evaluate.hist_y"),
+                hist, title=wrap(t("evaluate.hist_title")), x_title=t("evaluate.conf_axis"), y_title=t("evaluate.hist_y"),
                 names=(t("evaluate.right_answers"), t("evaluate.wrong_answers")), hover=t("evaluate.hist_hover")),
                 how_to_read=t("evaluate.hist_read"), filename=f"confidence-{model_id}-{which}")
         st.subheader(t("evaluate.cov_head"))
         urlstate.seed("ev_t", "t", urlstate.read_int("t", DEFAULTS["t"], lo=0, hi=100))
         thr = st.slider(t("evaluate.threshold"), 0, 100, key="ev_t", format="%d%%", help=t("evaluate.threshold_help"))
         cov = calibration.coverage_at(ev.confidence, ev.correct, thr / 100)
-        c = st.columns(4)
-        c[0].metric(t("evaluate.answered"), f"{cov['answered']:,}", delta=percent(cov["coverage"], 2), delta_color="off", delta_arrow="off")
-        c[1].metric(t("evaluate.refused"), f"{cov['refused']:,}")
-        c[2].metric(t("evaluate.acc_answered"), "–" if cov["answered"] == 0 else percent(cov["accuracy"], 2))
-        c[3].metric(t("evaluate.acc_refused"), "–" if cov["refused"] == 0 else percent(cov["accuracy_refused"], 2))
+        numbers = layout.line(key="ev_cov_numbers")
+        numbers.metric(t("evaluate.answered"), f"{cov['answered']:,}", delta=percent(cov["coverage"], 2), delta_color="off",
+                       delta_arrow="off", width="content")
+        numbers.metric(t("evaluate.refused"), f"{cov['refused']:,}", width="content")
+        numbers.metric(t("evaluate.acc_answered"), "–" if cov["answered"] == 0 else percent(cov["accuracy"], 2), width="content")
+        numbers.metric(t("evaluate.acc_refused"), "–" if cov["refused"] == 0 else percent(cov["accuracy_refused"], 2),
+                       width="content")
         panels.chart(eval_charts.coverage_figure(
-            calibration.coverage_curve(ev.confidence, ev.correct), threshold=thr / 100, title=t("evaluate.cov_title"),
+            calibration.coverage_curve(ev.confidence, ev.correct), threshold=thr / 100, title=wrap(t("evaluate.cov_title")),
             x_title=t("evaluate.cov_x"), y_title=t("evaluate.cov_y"), names=(t("evaluate.acc_answered"), t("evaluate.coverage"))),
             how_to_read=t("evaluate.cov_read"), filename=f"coverage-{model_id}-{which}")
         url.update(t=thr)

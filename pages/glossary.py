@@ -47,12 +47,13 @@ TERMS = (
 panels.intro(t("glossary.title"), t("glossary.intro"))
 pages = nav.pages()
 for group, terms in TERMS:
-    st.subheader(t(f"glossary.group_{group}"))
+    # a group to a fold, the first one open: all 23 terms open would be seven screens of a phone
+    section = st.expander(f"**{t(f'glossary.group_{group}')}** ({len(terms)})", expanded=group == TERMS[0][0])
     for term, links in terms:
-        with st.container(border=True):
+        with section.container(border=True):
             words, where = st.columns([3, 1], vertical_alignment="center")
             words.markdown(f"**{t(f'glossary.{term}')}**: {t(f'glossary.{term}_text')}")
-            with where:
+            with where.container(horizontal=True):  # the links side by side where they fit: a phone shows them in a line
                 for url_path, query in links:
                     page = pages.get(url_path)
                     if page is not None:

@@ -6,11 +6,12 @@ import streamlit as st
 from engine.preprocess import KINDS
 from engine.saturation import CLIP, SATURATED
 from engine.train import TrainConfig
-from ui import errors, firstrun, jobs, loaders, models, panels, shell, slots, urlstate
+from ui import errors, firstrun, jobs, layout, loaders, models, panels, shell, slots, urlstate
 from ui.curves import KIND_COLORS, curves
 from ui.i18n import t
 from ui.preprocess import cache as train_cache
-from ui.preprocess.charts import accuracy_dots, activation_histograms, bars, digit_panels, value_histograms
+from ui.preprocess.charts import accuracy_dots, bars
+from ui.preprocess.panels import PANELS_PX, activation_histograms, digit_panels, value_histograms
 
 shell.page("preprocess")
 
@@ -47,19 +48,25 @@ with tabs["data"]:
         url["index"] = index
         under = train_cache.digit_under(ds.key, "test", index)
         label = int(ds.labels("test")[index])
-        panels.chart(digit_panels([under[k] for k in KINDS], names=list(KINDS), title=t("prep.digit_title", i=index, label=label),
-                                  show_range=True),
-                     how_to_read=t("prep.digit_read"), filename=f"preprocess-digit-{index}")
         values = train_cache.values_under(ds.key)
-        panels.chart(value_histograms([values[k][:2] for k in KINDS], names=[f"{k}<br>μ {values[k][2]:.2g}, σ {values[k][3]:.2g}"
-                                                                           for k in KINDS],
-                                      colors=[KIND_COLORS[k] for k in KINDS], x_title=t("prep.value"), y_title=t("prep.count"),
-                                      title=t("prep.values_title", n=f"{min(train_cache.SAMPLE, ds.size('test')):,}")),
-                     how_to_read=t("prep.values_read"), filename="preprocess-value-histograms")
         mean, std, zca = train_cache.statistics(ds.key)
-        panels.chart(digit_panels([mean, std, zca], names=[t("prep.stat_mean"), t("prep.stat_std"), t("prep.stat_zca")],
-                                  title=t("prep.stats_title", n=f"{ds.size('train'):,}"), height=360, robust=(2,)),
-                     how_to_read=t("prep.stats_read"), filename="preprocess-statistics")
+        # three figures of two panels to a line: two figures side by side on a desktop, one under the other on a phone
+        digits, spread, learned = layout.cells(3, width=PANELS_PX, key="pp_data_figures")
+        with digits:
+            panels.chart(digit_panels([under[k] for k in KINDS], names=list(KINDS), units=[t(f"prep.unit_{k}") for k in KINDS],
+                                      title=t("prep.digit_title", i=index, label=label), show_range=True),
+                         how_to_read=t("prep.digit_read"), filename=f"preprocess-digit-{index}")
+        with spread:
+            panels.chart(value_histograms([values[k][:2] for k in KINDS],
+                                          names=[f"{k}<br>μ {values[k][2]:.2g}, σ {values[k][3]:.2g}" for k in KINDS],
+                                          colors=[KIND_COLORS[k] for k in KINDS], x_title=t("prep.value"), y_title=t("prep.count"),
+                                          title=t("prep.values_title", n=f"{min(train_cache.SAMPLE, ds.size('test')):,}")),
+                         how_to_read=t("prep.values_read"), filename="preprocess-value-histograms")
+        with learned:
+            panels.chart(digit_panels([mean, std, zca], names=[t("prep.stat_mean"), t("prep.stat_std"), t("prep.stat_zca")],
+                                      units=[t("prep.unit_raw"), t("prep.unit_raw"), t("prep.unit_weight")],
+                                      title=t("prep.stats_title", n=f"{ds.size('train'):,}"), robust=(2,)),
+                         how_to_read=t("prep.stats_read"), filename="preprocess-statistics")
 
 with tabs["accuracy"]:
     if tabs["accuracy"].open:

@@ -6,7 +6,7 @@ from engine.modelfile import card_json, model_bytes
 from engine.optim import OPTIMIZERS
 from engine.preprocess import KINDS
 from engine.train import TrainConfig
-from ui import errors, firstrun, jobs, loaders, models, nav, panels, shell, slots, urlstate
+from ui import errors, firstrun, jobs, layout, loaders, models, nav, panels, shell, slots, urlstate
 from ui.i18n import t
 
 shell.page("train")
@@ -152,11 +152,12 @@ def progress():
                                               step=latest["step"] - (latest["epoch"] - 1) * latest["steps"], steps=latest["steps"],
                                               s=f"{snap['elapsed']:.0f}"))
     speed = jobs.speed(snap)
-    c = st.columns(4)
-    c[0].metric(t("train.m_epoch_time"), "–" if speed["epoch_seconds"] is None else f"{speed['epoch_seconds']:.1f} s")
-    c[1].metric(t("train.m_rate"), "–" if speed["images_per_s"] is None else f"{speed['images_per_s']:,.0f}")
-    c[2].metric(t("train.m_eta"), "–" if speed["eta"] is None else f"{speed['eta']:.0f} s")
-    c[3].button(t("train.stop"), icon="⏹️", on_click=jobs.stop, args=(JOB,), key="tr_stop", help=t("train.stop_help"))
+    numbers = layout.line(key="tr_numbers")  # two to a line on a phone, not four stacked
+    numbers.metric(t("train.m_epoch_time"), "–" if speed["epoch_seconds"] is None else f"{speed['epoch_seconds']:.1f} s",
+                   width="content")
+    numbers.metric(t("train.m_rate"), "–" if speed["images_per_s"] is None else f"{speed['images_per_s']:,.0f}", width="content")
+    numbers.metric(t("train.m_eta"), "–" if speed["eta"] is None else f"{speed['eta']:.0f} s", width="content")
+    numbers.button(t("train.stop"), icon="⏹️", on_click=jobs.stop, args=(JOB,), key="tr_stop", help=t("train.stop_help"))
 
 
 @st.fragment(run_every=jobs.chart_every(job))
@@ -185,13 +186,13 @@ def result(job):
     else:
         st.warning(t("train.stopped", **words))
     in_list = mid in models.catalog()[0]
-    c = st.columns(4)
-    c[0].button(t("train.use"), icon="👉", on_click=use, args=(mid,), key="tr_use", disabled=not in_list, help=t("train.use_help"))
-    c[1].download_button(t("train.download_npz"), model_bytes(model), file_name=f"{job.names[0]}.npz", mime="application/zip",
+    c = layout.line(key="tr_result")
+    c.button(t("train.use"), icon="👉", on_click=use, args=(mid,), key="tr_use", disabled=not in_list, help=t("train.use_help"))
+    c.download_button(t("train.download_npz"), model_bytes(model), file_name=f"{job.names[0]}.npz", mime="application/zip",
                          on_click="ignore", icon="⬇️", key="tr_dl_npz", help=t("train.download_help"))
-    c[2].download_button(t("train.download_card"), card_json(model), file_name=f"{job.names[0]}.json", mime="application/json",
+    c.download_button(t("train.download_card"), card_json(model), file_name=f"{job.names[0]}.json", mime="application/json",
                          on_click="ignore", icon="📄", key="tr_dl_card")
-    with c[3]:
+    with c:
         nav.link("evaluate", label=t("train.evaluate"), icon="📏", query={"model": mid})
     if not in_list:
         st.caption(t("train.evicted", n=models.MAX_PER_KIND))

@@ -9,14 +9,22 @@ from tests import apptest_helpers
 from tests.apptest_helpers import (
     array,
     assert_no_exception,
-    figure_titled,
     image_captions,
     page_text,
+    plotly_figures,
     run_page,
 )
 from tests.synth import STEMS, idx_bytes
 
 PER_PAGE = 24
+
+
+def figure_titled(at, words):
+    """The one plotly figure whose title contains words, read without the line breaks that fit it to a phone
+    (ui.titles.wrap)."""
+    found = [f for f in plotly_figures(at) if words in f["layout"].get("title", {}).get("text", "").replace("<br>", " ")]
+    assert len(found) == 1, [f["layout"].get("title", {}).get("text") for f in plotly_figures(at)]
+    return found[0]
 
 app_env, no_data_env = apptest_helpers.app_env, apptest_helpers.no_data_env  # fixtures this module uses
 
@@ -151,12 +159,15 @@ def test_mean_and_variance_tab(app_env):
     grid = figure_titled(at, "The average picture of each digit (train set)")
     panels = {tr["name"]: tr for tr in grid["data"]}
     assert list(panels) == [str(d) for d in range(10)]
-    for d in range(10):  # panel d sits at row d // 5, column d % 5, 28 pixels + a 3-pixel gap apart
+    for d in range(10):  # panel d sits at row d // 5, column d % 5: 28 pixels + a 3-pixel gap apart, rows 9 (their labels)
         r, c = divmod(d, 5)
-        assert (panels[str(d)]["x0"], panels[str(d)]["y0"]) == (c * 31, r * 31)
+        assert (panels[str(d)]["x0"], panels[str(d)]["y0"]) == (c * 31, r * 37)
         np.testing.assert_allclose(array(panels[str(d)]["z"]), x[t == d].mean(axis=0), atol=0.01)
+    assert grid["layout"]["coloraxis"]["colorbar"]["title"]["text"] == "mean pixel value (0–255)"
     var = heatmap_z(at, "How much each pixel varies (train set, all digits)")
     np.testing.assert_allclose(var, x.astype(float).var(axis=0), rtol=1e-4, atol=0.05)
+    bar = figure_titled(at, "How much each pixel varies")["data"][0]["colorbar"]
+    assert bar["title"]["text"] == "variance (pixel value²)" and bar["tickformat"] == ","  # "12,000", not "12k" with no unit
 
 
 def test_histogram_tab_counts_every_pixel(app_env):

@@ -18,7 +18,15 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from engine.modelfile import load_model
 from engine.train import split
 from tests import apptest_helpers
-from tests.apptest_helpers import array, assert_no_exception, figure_titled, image_captions, page_text, random_model, run_page
+from tests.apptest_helpers import (
+    array,
+    assert_no_exception,
+    image_captions,
+    page_text,
+    plotly_figures,
+    random_model,
+    run_page,
+)
 
 app_env = apptest_helpers.app_env  # fixture: synthetic MNIST (600 train, 100 test) and the models "default" and "small"
 no_data_env = apptest_helpers.no_data_env  # fixture: no MNIST anywhere
@@ -49,6 +57,14 @@ def reference(app_env, name="default", split_name="test"):
     return t.astype(int), pred, p.max(axis=1), cm
 
 
+def figure_titled(at, words):
+    """The one plotly figure whose title contains words, read without the line breaks that fit it to a phone
+    (ui.titles.wrap)."""
+    found = [f for f in plotly_figures(at) if words in f["layout"].get("title", {}).get("text", "").replace("<br>", " ")]
+    assert len(found) == 1, [f["layout"].get("title", {}).get("text") for f in plotly_figures(at)]
+    return found[0]
+
+
 def matrix_shown(at):
     """The counts the confusion matrix draws: diagonal layer + mistakes layer (NaN where a layer has no cell)."""
     fig = figure_titled(at, "Confusion matrix")
@@ -60,28 +76,23 @@ def metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
-def gallery(at, words, cols=8):
-    """Image numbers of one gallery page in reading order; its captions contain words. AppTest lists a grid column by
-    column (item n sits in column n % cols), so the page order is rebuilt from that."""
-    captions = [c for c in image_captions(at) if words in c]
-    spots = [n for col in range(cols) for n in range(col, len(captions), cols)]  # the item each listed caption belongs to
-    ordered = [None] * len(captions)
-    for spot, c in zip(spots, captions, strict=True):
-        ordered[spot] = int(c[1:].split(" ")[0])
-    return ordered
+def gallery(at, words):
+    """Image numbers of one gallery page in reading order (a gallery's cells are in page order, ui.layout.cells);
+    its captions contain words."""
+    return [int(c[1:].split(" ")[0]) for c in image_captions(at) if words in c]
 
 
 def cell_gallery(at):
     """Image numbers of the cell gallery, across all its pages (its captions read '#i · 97.12% sure · loss 0.03');
     it sits beside the matrix, four across and twelve a page."""
-    seen = gallery(at, "sure", cols=4)
+    seen = gallery(at, "sure")
     assert len(seen) <= 12
     pagers = at.get("pagination")
     if pagers:
         n_pages = int(pagers[0].proto.num_pages)
         for page in range(2, n_pages + 1):
             at.get("pagination")[0].select(page).run()
-            seen += gallery(at, "sure", cols=4)
+            seen += gallery(at, "sure")
         at.get("pagination")[0].select(1).run()
     return seen
 
@@ -124,14 +135,17 @@ def test_the_answer_comes_first_and_the_model_card_is_folded_below(app_env):
         "tabs": lambda e: e.type == "tab",
         "matrix": is_matrix,
         "cell": lambda e: e.type == "subheader" and e.value.startswith("True "),
-        "card": lambda e: e.type == "expander",
+        "card": lambda e: e.type == "expander" and e.label.startswith("About the model"),
     }.items()}
     assert where["accuracy"] < where["tabs"] < where["matrix"] < where["cell"] < where["card"]
     assert metric(at, "Accuracy") == f"{np.mean(pred == t):.4f}"
     # nothing but the split, the three numbers, the report button and one caption stands between the title and the tabs
     before = [node.type for node, _ in nodes[:where["tabs"]] if not hasattr(node, "children")]
     assert sorted(set(before)) == ["caption", "download_button", "markdown", "metric", "radio", "title"]
-    assert [node.type for node, _ in nodes].count("expander") == 2  # the model card and, inside it, its full JSON
+    # the most confident mistakes (folded: a phone's page stays within six screens), the model card and its full JSON
+    assert [node.type for node, _ in nodes].count("expander") == 3
+    mistakes = next(e for e in at.expander if e.label.startswith("The "))
+    assert mistakes.proto.expanded is False and sum(node.type == "image" for node, _ in walk(mistakes)) == 24
     card = next(e for e in at.expander if e.label.startswith("About the model"))
     assert card.label == "About the model: Test net default"
     text = "\n".join(m.value for m in card.markdown)
@@ -251,7 +265,7 @@ def test_most_confident_mistakes_gallery(app_env):
     assert np.all(np.diff(conf[shown]) <= 1e-6) and conf[shown[-1]] >= np.sort(conf[wrong])[-len(shown)] - 1e-6  # the surest ones
     captions = image_captions(at)
     assert all(any(c.startswith(f"#{k} · {t[k]} → {pred[k]} · ") for c in captions) for k in shown)
-    assert f"(of {len(wrong)})" in page_text(at) or any(f"(of {len(wrong)})" in h.value for h in at.subheader)
+    assert any(e.label == f"The {len(shown)} most confident mistakes (of {len(wrong)})" for e in at.expander)
 
 
 class RecordingStorage(MemoryMediaFileStorage):
@@ -489,3 +503,15 @@ def test_measure_on_the_real_test_set(real_env):
 def test_every_tab_runs_in_another_language(app_env, tab):
     at = run_page("evaluate", query={"lang": "ja", "tab": tab})  # untranslated keys fall back to English, never a KeyError
     assert at.query_params["lang"] == "ja" and (tab == "matrix" or at.query_params["tab"] == tab)
+
+
+def test_a_long_title_is_broken_into_lines_that_fit_a_phone():
+    """Plotly never wraps a title; ui.titles.wrap breaks it at spaces (before an open bracket when it can), CJK anywhere."""
+    from ui.titles import title_margin, wrap
+
+    assert wrap("How often each pixel value occurs (train set, all digits)") == \
+        "How often each pixel value occurs<br>(train set, all digits)"
+    assert wrap("Confusion matrix, test set (10,000 images)") == "Confusion matrix, test set (10,000 images)"  # fits: unchanged
+    lines = wrap("前処理ごとに見た pre-unit の第 1 層の活性化前の値 a = x·W1 + b1").split("<br>")
+    assert lines == ["前処理ごとに見た pre-unit の第 1 層の", "活性化前の値 a = x·W1 + b1"]
+    assert title_margin("one line") == 50 and title_margin("two<br>lines") == 72

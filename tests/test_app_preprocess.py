@@ -11,7 +11,7 @@ import pytest
 from engine.modelfile import load_model, save_model
 from engine.train import TrainConfig, init_params, rng_for, train
 from tests import apptest_helpers
-from tests.apptest_helpers import array, assert_no_exception, clear_caches, figure_titled, plotly_figures, run_page
+from tests.apptest_helpers import array, assert_no_exception, clear_caches, plotly_figures, run_page
 
 app_env = apptest_helpers.app_env  # fixture this module uses
 KINDS = ("raw", "unit", "center", "standardize", "whiten")
@@ -45,6 +45,14 @@ def forward(x, params):
     return h.argmax(axis=1)
 
 
+def figure_titled(at, words):
+    """The one plotly figure whose title contains words, read without the line breaks that fit it to a phone
+    (ui.titles.wrap)."""
+    found = [f for f in plotly_figures(at) if words in f["layout"].get("title", {}).get("text", "").replace("<br>", " ")]
+    assert len(found) == 1, [f["layout"].get("title", {}).get("text") for f in plotly_figures(at)]
+    return found[0]
+
+
 def table(at, i=0):
     return at.dataframe[i].value
 
@@ -73,7 +81,14 @@ def test_each_choice_of_one_digit_with_its_own_colour_scale(app_env):
     assert axes[0]["cmax"] == img.max() and axes[1]["cmax"] == pytest.approx(img.max() / 255)
     assert axes[2]["cmin"] == -axes[2]["cmax"] and axes[2]["colorscale"][0][1] != axes[0]["colorscale"][0][1]
     titles = [a["text"] for a in fig["layout"]["annotations"]]
-    assert titles[0] == f"raw: 0 … {img.max():.3g}" and at.query_params["index"] == "7"
+    assert titles[0] == f"raw<br>0 … {img.max():.3g}" and at.query_params["index"] == "7"
+    # every colour bar says what its numbers measure
+    assert [a["colorbar"]["title"]["text"] for a in axes] == ["pixel value (0–255)", "pixel value ÷ 255", "(pixel − mean) ÷ 255",
+                                                                 "(pixel − mean) ÷ σ", "whitened value (σ ≈ 1)"]
+    # two panels to a line, in the choices' order: raw and unit side by side, whiten alone on the third line
+    x = [fig["layout"][f"xaxis{i if i > 1 else ''}"]["domain"][0] for i in range(1, 6)]
+    y = [fig["layout"][f"yaxis{i if i > 1 else ''}"]["domain"][1] for i in range(1, 6)]
+    assert x[0] == x[2] == x[4] < x[1] == x[3] and y[0] == y[1] > y[2] == y[3] > y[4]
 
 
 def test_value_histograms_count_every_pixel_and_statistics_images_match(app_env):

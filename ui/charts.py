@@ -6,20 +6,24 @@ Hover text uses numpy's own notation ([row, col] = value) so it needs no transla
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.titles import title_margin, title_size
+
 DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # plotly's D3 palette: ten distinct hues
 SPLIT_COLORS = {"train": "#3b5bdb", "test": "#f08c00"}
 INK = [[0.0, "#ffffff"], [1.0, "#111111"]]  # 0 = white paper, 255 = black ink: how people read digits
 
 
-def config(filename):
-    """st.plotly_chart config: the plotly toolbar (shown on hover), its camera button saving filename.png at 2x."""
-    return {"displaylogo": False, "displayModeBar": "hover",
+def config(filename, *, toolbar=True):
+    """st.plotly_chart config: the plotly toolbar (shown on hover, or never), its camera button saving filename.png at 2x."""
+    return {"displaylogo": False, "displayModeBar": "hover" if toolbar else False,
             "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
 
 
-def _layout(fig, *, title, x_title=None, y_title=None, height=None, **extra):
-    fig.update_layout(title={"text": title}, margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=height, **extra)
+def _layout(fig, *, title, x_title=None, y_title=None, height=None, fit_title=True, **extra):
+    size = title_size(title) if fit_title else None  # these titles are quoted whole (links, tests): smaller, not broken
+    fig.update_layout(title={"text": title, **({"font": {"size": size}} if size else {})}, height=height,
+                      margin={"l": 10, "r": 10, "t": title_margin(title), "b": 10}, **extra)
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
     return fig
@@ -32,33 +36,48 @@ def _pixel_axes(fig):
     return fig
 
 
-def digit_heatmap(img, *, title, x_title="col", y_title="row", colorscale=None, zmax=255, value_format="d", height=380):
-    """A (28, 28) image as a heatmap; hover shows [row, col] = value. colorscale defaults to black ink on white."""
+def digit_heatmap(img, *, title, x_title="col", y_title="row", colorscale=None, zmax=255, value_format="d", height=380,
+                  unit=None, fit_title=False):
+    """A (28, 28) image as a heatmap; hover shows [row, col] = value. colorscale defaults to black ink on white.
+
+    unit titles the colour bar (what its numbers measure); fit_title shrinks a long title to fit a phone (title_size()).
+    """
     z = np.asarray(img, np.float32)
     fig = go.Figure(go.Heatmap(
         z=z, zmin=0, zmax=zmax if zmax is not None else float(np.nanmax(z)) or 1.0,
-        colorscale=colorscale or INK, xgap=0, ygap=0,
+        colorscale=colorscale or INK, xgap=0, ygap=0, colorbar=_colorbar(unit, value_format),
         hovertemplate=f"[%{{y}}, %{{x}}] = %{{z:{value_format}}}<extra></extra>"))
-    return _pixel_axes(_layout(fig, title=title, x_title=x_title, y_title=y_title, height=height))
+    return _pixel_axes(_layout(fig, title=title, x_title=x_title, y_title=y_title, height=height, fit_title=fit_title))
 
 
-def image_grid(images, *, title, names, cols=5, colorscale=None, zmax=255, value_format=".1f", height=330):
-    """Small multiples: images (k, 28, 28) in rows of cols, one shared colour scale, each labelled with names[i] above it."""
+def _colorbar(unit, value_format):
+    """A vertical colour bar titled with its unit, its ticks in the hover's number format ("12,000", not "12k")."""
+    if unit is None:
+        return {}
+    return {"title": {"text": unit, "side": "right"}, "tickformat": "," if value_format in ("d", ",.0f") else None}
+
+
+def image_grid(images, *, title, names, cols=5, colorscale=None, zmax=255, value_format=".1f", height=400, unit=None):
+    """Small multiples: images (k, 28, 28) in rows of cols, each labelled with names[i] above it, one shared colour scale
+    whose bar (titled unit) lies below, so the images get the whole width of a phone."""
     images = np.asarray(images, np.float32)
     k, h, w = images.shape
-    gap = 3
+    gap, row_gap = 3, 9  # pixels of the images; a row's gap holds the labels of the row below, even at a phone's scale
     rr, cc = np.mgrid[0:h, 0:w]
     pixel = np.dstack([rr, cc])  # (h, w, 2): hover reads the image's own [row, col], not the canvas position
     fig = go.Figure()
     for i, name in enumerate(names):
         r, c = divmod(i, cols)
-        x0, y0 = c * (w + gap), r * (h + gap)
+        x0, y0 = c * (w + gap), r * (h + row_gap)
         fig.add_heatmap(z=images[i], x0=x0, y0=y0, customdata=pixel, coloraxis="coloraxis", name=str(name),
                         hovertemplate=f"{name}: [%{{customdata[0]}}, %{{customdata[1]}}] = %{{z:{value_format}}}<extra></extra>")
         fig.add_annotation(x=x0 + w / 2 - 0.5, y=y0 - 1.2, text=f"<b>{name}</b>", showarrow=False, yanchor="bottom")
     top = float(np.nanmax(images)) if zmax is None else zmax
-    _layout(fig, title=title, height=height,
-            coloraxis={"colorscale": colorscale or INK, "cmin": 0, "cmax": top or 1.0})
+    bar = {**_colorbar(unit, value_format), "orientation": "h", "y": -0.02, "yanchor": "top", "len": 0.6, "thickness": 10}
+    if unit is not None:
+        bar["title"]["side"] = "bottom"
+    _layout(fig, title=title, height=height, coloraxis={"colorscale": colorscale or INK, "cmin": 0, "cmax": top or 1.0, "colorbar": bar})
+    fig.update_layout(margin_b=70)  # the colour bar, its numbers and its unit
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _pixel_axes(fig)

@@ -4,8 +4,7 @@ import re
 import streamlit as st
 
 from engine.modelfile import card_json
-from ui import cardrows
-from ui.charts import config
+from ui import cardrows, layout
 from ui.i18n import t
 from ui.inert import one_line
 
@@ -22,11 +21,11 @@ def intro(title, text):
 
 
 def chart(fig, *, how_to_read, filename, key=None, draft=None):
-    """A plotly figure with the toolbar (PNG saved as filename.png) and a one-line "how to read this" caption.
+    """A plotly figure with the toolbar (PNG saved as filename.png; none on a touch screen) and a "how to read this" caption.
 
     draft: a ui.report.Draft that gets the same chart for the page's downloadable report.
     """
-    st.plotly_chart(fig, config=config(filename), key=key)
+    st.plotly_chart(fig, config=layout.plotly_config(filename), key=key)
     st.caption(f"📖 {how_to_read}")
     if draft is not None:
         draft.chart(fig, how_to_read=how_to_read, filename=filename)
@@ -38,4 +37,4 @@ def model_card(model_id, model):
         st.markdown(f"**{plain(model.card.get('title') or model_id)}**")
         st.markdown("\n".join(f"- **{k}:** {v}" for k, v in cardrows.rows(model_id, model)))
         with st.expander(t("card.json")):
-            st.code(card_json(model), language="json")
+            st.code(card_json(model), language="json", wrap_lines=True)  # a phone shows it all, no sideways scroll

@@ -53,6 +53,7 @@ def show(ds):
     with right:
         fmt = ".3f" if normalize else "d"
         panels.chart(charts.digit_heatmap(view["x0"].reshape(28, 28), title="x_train[0].reshape(28, 28)",
-                                          zmax=1.0 if normalize else 255, value_format=fmt, height=330,
+                                          zmax=1.0 if normalize else 255, value_format=fmt, height=330, fit_title=True,
+                                          unit=t("dataset.unit_normalized" if normalize else "dataset.unit_pixel"),
                                           x_title=t("dataset.col"), y_title=t("dataset.row")),
                      how_to_read=t("flags.heatmap_read"), filename="mnist-x_train-0")

@@ -4,7 +4,7 @@ import functools
 import numpy as np
 import streamlit as st
 
-from ui import charts, nav, stats, urlstate
+from ui import charts, layout, nav, stats, urlstate
 from ui.i18n import t
 
 PICKED = "ds_pca_pick"  # session key: the image last opened from the map, as (split, index)
@@ -55,7 +55,7 @@ def show(ds, split, *, n, model_id):
     left, right = st.columns([5, 2], gap="medium")
     with left:
         chart_key = f"ds_pca_{st.session_state.get('ds_pca_v', 0)}"
-        st.plotly_chart(fig, config=charts.config(f"mnist-{split}-pca"), key=chart_key, selection_mode="points",
+        st.plotly_chart(fig, config=layout.plotly_config(f"mnist-{split}-pca"), key=chart_key, selection_mode="points",
                         on_select=functools.partial(_on_click, chart_key, ds.key, split, n, 0))
         st.caption("📖 " + t("dataset.pca_read"))
     with right:

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ui.stats import percent
+from ui.titles import TITLE_EM, title_margin, wrap
 
 RIGHT, WRONG = "#3b5bdb", "#e03131"  # one blue for right answers and one red for mistakes, on every chart of the page
 BLUES = [[0.0, "#748ffc"], [1.0, "#1c3faa"]]  # never pale: white digits must stay readable on every diagonal cell
@@ -14,7 +15,8 @@ REDS = [[0.0, "#fff5f5"], [1.0, "#c92a2a"]]
 
 
 def _layout(fig, *, title, x_title=None, y_title=None, height=None, **extra):
-    fig.update_layout(title={"text": title}, margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=height, **extra)
+    # a page passes its titles through ui.charts.wrap() (a phone cuts a long line off); the margin holds every line
+    fig.update_layout(title={"text": title}, margin={"l": 10, "r": 10, "t": title_margin(title), "b": 10}, height=height, **extra)
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
     return fig
@@ -133,32 +135,35 @@ def accuracy_bars(names, accuracies, *, title, x_title, y_title):
 
 
 def runtime_figure(rows, *, book_rate, limit, title, subtitle, x_title, titles, names, batch_name="batch"):
-    """Images/s (left) and milliseconds per batch (right) against batch size, log-log, with min-max spread as error bars.
+    """Images/s (top) and milliseconds per batch (below) against one batch-size axis, log-log, with min-max spread as
+    error bars: stacked, so each panel has a phone's whole width (side by side they were 150 px each).
 
-    rows are engine.timing.time_batches' dicts; titles = (left panel, right panel); names = (measured, book loop, limit).
+    rows are engine.timing.time_batches' dicts; titles = (top panel, lower panel); names = (measured, book loop, limit).
     The book's one-image loop sits at batch size 1 as a separate marker; the machine's matmul roof is a dashed line.
     """
     b = np.array([r["batch_size"] for r in rows])
-    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.1)
-    for col, key, unit in ((1, "images_per_s", ",.0f"), (2, "latency_ms", ",.3f")):
+    fig = make_subplots(rows=2, cols=1, subplot_titles=titles, shared_xaxes=True, vertical_spacing=0.12)
+    for row, key, unit in ((1, "images_per_s", ",.0f"), (2, "latency_ms", ",.3f")):
         y = np.array([r[key] for r in rows])
         lo, hi = np.array([r[f"{key}_min"] for r in rows]), np.array([r[f"{key}_max"] for r in rows])
-        fig.add_scatter(x=b, y=y, mode="lines+markers", name=names[0], showlegend=col == 1, legendgroup="measured",
+        fig.add_scatter(x=b, y=y, mode="lines+markers", name=names[0], showlegend=row == 1, legendgroup="measured",
                         line={"color": RIGHT, "width": 2}, marker={"size": 8},
                         error_y={"type": "data", "array": hi - y, "arrayminus": y - lo, "thickness": 1.2, "width": 4},
                         customdata=np.stack([lo, hi], axis=1),
                         hovertemplate=f"{batch_name} %{{x:,}}: %{{y:{unit}}} "
                                       f"(%{{customdata[0]:{unit}}}–%{{customdata[1]:{unit}}})<extra></extra>",
-                        row=1, col=col)
+                        row=row, col=1)
     if book_rate:
-        fig.add_scatter(x=[1], y=[book_rate], mode="markers+text", name=names[1], marker={"symbol": "diamond", "size": 13, "color": WRONG},
-                        text=[names[1]], textposition="bottom right", hovertemplate=f"{names[1]}: %{{y:,.0f}}<extra></extra>", row=1, col=1)
+        fig.add_scatter(x=[1], y=[book_rate], mode="markers", name=names[1], marker={"symbol": "diamond", "size": 13, "color": WRONG},
+                        hovertemplate=f"{names[1]}: %{{y:,.0f}}<extra></extra>", row=1, col=1)
     if limit:
         fig.add_scatter(x=[b.min(), b.max()], y=[limit, limit], mode="lines", name=names[2], line={"color": "#495057", "dash": "dash"},
                         hovertemplate=f"{names[2]}: %{{y:,.0f}}<extra></extra>", row=1, col=1)
-    _layout(fig, title=f"{title}<br><sup>{subtitle}</sup>", height=460,
-            legend={"orientation": "h", "y": -0.18, "x": 0, "yanchor": "top"})
-    fig.update_layout(margin={"t": 90, "b": 20})
-    fig.update_xaxes(type="log", dtick=1, title_text=x_title)  # dtick=1: a label per power of ten, no bare "2" and "5"
+    # the subtitle (the machine) in plotly's small <sup> type: about 1.4 times as many characters to a line
+    title = f"{wrap(title)}<br><sup>{wrap(subtitle, em=1.4 * TITLE_EM).replace('<br>', '</sup><br><sup>')}</sup>"
+    _layout(fig, title=title, height=660, legend={"orientation": "h", "y": -0.16, "x": 0, "yanchor": "top"})
+    fig.update_layout(margin={"t": title_margin(title) + 40, "b": 20})  # + the upper panel's title
+    fig.update_xaxes(type="log", dtick=1)  # dtick=1: a label per power of ten, no bare "2" and "5"
+    fig.update_xaxes(title_text=x_title, row=2, col=1)
     fig.update_yaxes(type="log", dtick=1)
     return fig

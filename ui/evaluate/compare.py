@@ -7,6 +7,7 @@ from ui.evaluate import charts as eval_charts
 from ui.evaluate import gallery as eval_gallery
 from ui.evaluate import state as eval_state
 from ui.i18n import t
+from ui.titles import wrap
 
 MAX_MODELS = 5  # models compared at once: each costs one evaluation of the split, and the agreement table grows as m²
 
@@ -34,7 +35,7 @@ def show(ds, model_id, ev, key, which):
         left, right = st.columns([3, 2], gap="large")
         with left:
             panels.chart(eval_charts.accuracy_bars(chosen, [e.accuracy for e in evs],
-                                                   title=t("evaluate.cmp_title", split=t(f"evaluate.split_{which}"), n=f"{ev.n:,}"),
+                                                   title=wrap(t("evaluate.cmp_title", split=t(f"evaluate.split_{which}"), n=f"{ev.n:,}")),
                                                    x_title=t("evaluate.accuracy"), y_title=None),
                          how_to_read=t("evaluate.cmp_read"), filename=f"compare-{which}")
         with right:

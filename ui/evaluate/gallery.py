@@ -2,11 +2,10 @@
 import streamlit as st
 
 from engine.explore import page_of
-from ui import nav, stats, urlstate
+from ui import layout, nav, stats, urlstate
 from ui.i18n import t
 
-COLS = 8
-PER_PAGE = 24  # three rows of eight: a page of a gallery is one screen
+PER_PAGE = 24  # three lines of eight on a desktop: a page of a gallery is one screen
 
 
 def page(n_items, *, key, per_page=PER_PAGE):
@@ -18,12 +17,13 @@ def page(n_items, *, key, per_page=PER_PAGE):
     return current, n_pages
 
 
-def show(ds, split_name, indices, captions, *, model_id, notes=None, cols=COLS):
-    """Thumbnails of images indices (numbers in split split_name), captions[n] under each, notes[n] below, a link to /single."""
+def show(ds, split_name, indices, captions, *, model_id, key, notes=None):
+    """Thumbnails of images indices (numbers in split split_name) on lines that wrap in reading order (key names them),
+    captions[n] under each, notes[n] below, a link to /single."""
     thumbs = stats.thumbnails(ds.key, split_name, tuple(int(i) for i in indices))
-    columns = st.columns(cols, gap="small")
-    for n, (i, png) in enumerate(zip(indices, thumbs, strict=True)):
-        with columns[n % cols]:
+    cells = layout.cells(len(indices), width=layout.THUMB_PX, key=f"{key}_grid")
+    for n, (cell, i, png) in enumerate(zip(cells, indices, thumbs, strict=True)):
+        with cell:
             st.image(png, caption=captions[n], width="stretch")
             if notes is not None:
                 st.caption(notes[n])
@@ -31,13 +31,13 @@ def show(ds, split_name, indices, captions, *, model_id, notes=None, cols=COLS):
                      query=urlstate.query(split=split_name, index=int(i), model=model_id))
 
 
-def paged(ds, split_name, indices, caption, *, key, model_id, note=None, cols=COLS, per_page=PER_PAGE):
+def paged(ds, split_name, indices, caption, *, key, model_id, note=None, per_page=PER_PAGE):
     """show() one page of indices (a NumPy array in display order) with a pager below; caption(n)/note(n) label item n."""
     current, n_pages = page(len(indices), key=key, per_page=per_page)
     shown, _ = page_of(indices, current, per_page=per_page)
     start = (current - 1) * per_page
-    show(ds, split_name, shown, [caption(start + n) for n in range(len(shown))], model_id=model_id,
-         notes=None if note is None else [note(start + n) for n in range(len(shown))], cols=cols)
+    show(ds, split_name, shown, [caption(start + n) for n in range(len(shown))], model_id=model_id, key=key,
+         notes=None if note is None else [note(start + n) for n in range(len(shown))])
     if n_pages > 1:
         st.pagination(n_pages, key=key)
     return shown

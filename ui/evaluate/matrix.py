@@ -1,5 +1,5 @@
 """The confusion-matrix tab: the matrix with the clicked cell's images beside it, then the per-digit table and the most
-confident mistakes.
+confident mistakes (folded, so that a phone's page stays within six screens).
 
 A click on a cell must show its images without scrolling (Streamlit cannot scroll the page), so the cell's gallery
 sits right of the matrix, on the same screen; on a phone the columns stack and it follows the matrix.
@@ -7,16 +7,18 @@ sits right of the matrix, on the same screen; on a phone the columns stack and i
 import streamlit as st
 
 from engine import metrics
-from ui import charts, urlstate
+from ui import layout, urlstate
 from ui.evaluate import charts as eval_charts
 from ui.evaluate import gallery
 from ui.evaluate import state as eval_state
 from ui.i18n import t
 from ui.stats import percent
+from ui.titles import wrap
 
 DIGITS = tuple(range(10))
 NORMS = ("counts", "rates")
-CELL_COLS, CELL_PER_PAGE = 4, 12  # the cell's gallery in the right column: four across, three rows a page
+CELL_PER_PAGE = 12  # the cell's gallery in the right column: four across on a desktop, three lines a page
+PICKER_PX = 120  # a digit picker: two and the order's picker fit beside the matrix; two to a line on a 375 px phone
 HEIGHT = 420  # the matrix, with the accuracy and the tabs above it, fits a 1440 × 900 screen (about 20 px to spare)
 
 
@@ -40,8 +42,7 @@ def _cell_gallery(ds, model_id, ev, *, true, pred, sort, split_name, source_idx)
     if len(order) == 0:
         st.info(t("evaluate.cell_empty", true=true, pred=pred))
         return order
-    gallery.paged(ds, split_name, source_idx[order], key="ev_cell_page", model_id=model_id, cols=CELL_COLS,
-                  per_page=CELL_PER_PAGE,
+    gallery.paged(ds, split_name, source_idx[order], key="ev_cell_page", model_id=model_id, per_page=CELL_PER_PAGE,
                   caption=lambda n: t("evaluate.cell_caption", i=int(source_idx[order[n]]), conf=percent(ev.confidence[order[n]], 2),
                                       loss=f"{ev.loss[order[n]]:.2f}"))
     return order
@@ -66,10 +67,10 @@ def show(ds, model_id, model, ev, *, key, which, split_name, source_idx):
                            mime="text/csv", icon="⬇️", key="ev_dl_matrix")
     with right:
         head = st.empty()
-        a, b, c = st.columns(3)
-        true = a.selectbox(t("evaluate.pick_true"), DIGITS, key="ev_true", on_change=_new_cell)
-        pred = b.selectbox(t("evaluate.pick_pred"), DIGITS, key="ev_pred", on_change=_new_cell)
-        sort = c.selectbox(t("evaluate.sort"), eval_state.SORTS, key="ev_sort", format_func=lambda k: t(f"evaluate.sort_{k}"))
+        pickers = st.container(horizontal=True, key="ev_pickers")  # one line beside the matrix, two on a phone
+        true = pickers.selectbox(t("evaluate.pick_true"), DIGITS, key="ev_true", on_change=_new_cell, width=PICKER_PX)
+        pred = pickers.selectbox(t("evaluate.pick_pred"), DIGITS, key="ev_pred", on_change=_new_cell, width=PICKER_PX)
+        sort = pickers.selectbox(t("evaluate.sort"), eval_state.SORTS, key="ev_sort", format_func=lambda k: t(f"evaluate.sort_{k}"))
         n = int(ev.confusion[true, pred])
         head.subheader(t("evaluate.cell_head_right" if true == pred else "evaluate.cell_head", true=true, pred=pred, n=f"{n:,}"),
                        help=t("evaluate.pick_help"))
@@ -77,10 +78,10 @@ def show(ds, model_id, model, ev, *, key, which, split_name, source_idx):
     with matrix_slot:
         fig = eval_charts.confusion_figure(
             ev.confusion, metrics.normalize_rows(ev.confusion), show_rates=rates_on, selected=(true, pred), height=HEIGHT,
-            title=t("evaluate.cm_title", split=t(f"evaluate.split_{which}"), n=f"{ev.n:,}"),
+            title=wrap(t("evaluate.cm_title", split=t(f"evaluate.split_{which}"), n=f"{ev.n:,}")),
             x_title=t("evaluate.cm_x"), y_title=t("evaluate.cm_y"), hover=t("evaluate.cm_hover"))
         chart_key = f"ev_cm_{st.session_state.get('ev_cm_v', 0)}"
-        st.plotly_chart(fig, config=charts.config(f"confusion-{model_id}-{which}"), key=chart_key,
+        st.plotly_chart(fig, config=layout.plotly_config(f"confusion-{model_id}-{which}"), key=chart_key,
                         on_select=lambda: _on_cell_click(chart_key), selection_mode="points")
 
     st.subheader(t("evaluate.table_head"))
@@ -98,12 +99,14 @@ def show(ds, model_id, model, ev, *, key, which, split_name, source_idx):
 
     mistakes = metrics.most_confident_mistakes(ev.proba, ev.t, k=24)
     wrong = ev.n - int(ev.correct.sum())
-    st.subheader(t("evaluate.mistakes_head", k=len(mistakes), wrong=f"{wrong:,}"))
-    st.caption(t("evaluate.mistakes_words"))
+    # folded: 24 pictures are eight lines on a phone, which would make the page longer than six screens
+    folded = st.expander(t("evaluate.mistakes_head", k=len(mistakes), wrong=f"{wrong:,}"), icon="🔎")
+    folded.caption(t("evaluate.mistakes_words"))
     if len(mistakes):
-        gallery.show(ds, split_name, source_idx[mistakes], model_id=model_id, captions=[
-            t("evaluate.mistake_caption", i=int(source_idx[p]), true=int(ev.t[p]), pred=int(ev.pred[p]), conf=percent(ev.confidence[p], 2))
-            for p in mistakes])
-    st.download_button(t("evaluate.csv_mistakes", n=f"{wrong:,}"), exports["mistakes"], icon="⬇️", mime="text/csv",
-                       file_name=f"mistakes-{model_id}-{which}.csv", key="ev_dl_mistakes")
+        with folded:
+            gallery.show(ds, split_name, source_idx[mistakes], model_id=model_id, key="ev_mistakes", captions=[
+                t("evaluate.mistake_caption", i=int(source_idx[p]), true=int(ev.t[p]), pred=int(ev.pred[p]),
+                  conf=percent(ev.confidence[p], 2)) for p in mistakes])
+    folded.download_button(t("evaluate.csv_mistakes", n=f"{wrong:,}"), exports["mistakes"], icon="⬇️", mime="text/csv",
+                           file_name=f"mistakes-{model_id}-{which}.csv", key="ev_dl_mistakes")
     return {"cell": f"{true}-{pred}", "norm": "rates" if rates_on else "counts", "sort": sort}
