@@ -4,16 +4,23 @@ The package imports none of its modules itself: the dashboard's session threads 
 time on a cold start, and a package __init__ that imports them too deadlocked them (_DeadlockError, "partially
 initialized module"). The names below are still here, loaded on first use (PEP 562).
 """
-import importlib
-
-_EXPORTS = {"load_mnist": "data", "MLP": "model", "load_model": "modelfile", "save_model": "modelfile",
-            **{name: "errors" for name in ("EngineError", "MnistFormatError", "MnistNotFoundError", "ModelFormatError",
-                                           "DownloadError", "ImageFormatError", "TrainingError")}}
-__all__ = list(_EXPORTS)
+_ERRORS = ("EngineError", "MnistFormatError", "MnistNotFoundError", "ModelFormatError", "DownloadError", "ImageFormatError",
+           "TrainingError")
+__all__ = ["load_mnist", "MLP", "load_model", "save_model", *_ERRORS]
 
 
 def __getattr__(name):
     """engine.load_mnist and the other exports, imported from their module when first asked for."""
-    if name not in _EXPORTS:
+    if name == "load_mnist":
+        from .data import load_mnist as value
+    elif name == "MLP":
+        from .model import MLP as value
+    elif name in ("load_model", "save_model"):
+        from . import modelfile
+        value = getattr(modelfile, name)
+    elif name in _ERRORS:
+        from . import errors
+        value = getattr(errors, name)
+    else:
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    return value
