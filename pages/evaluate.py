@@ -5,6 +5,7 @@ from engine import calibration
 from engine.errors import EngineError
 from engine.preprocess import DESCRIPTIONS
 from ui import errors, firstrun, layout, models, panels, shell, urlstate
+from ui.charts import wrap
 from ui.evaluate import charts as eval_charts
 from ui.evaluate import compare as eval_compare
 from ui.evaluate import matrix as eval_matrix
@@ -14,7 +15,6 @@ from ui.evaluate import runtime as eval_runtime
 from ui.evaluate import state as eval_state
 from ui.i18n import t
 from ui.stats import percent
-from ui.titles import wrap
 
 shell.page("evaluate")
 

@@ -59,7 +59,7 @@ def reference(app_env, name="default", split_name="test"):
 
 def figure_titled(at, words):
     """The one plotly figure whose title contains words, read without the line breaks that fit it to a phone
-    (ui.titles.wrap)."""
+    (ui.charts.wrap)."""
     found = [f for f in plotly_figures(at) if words in f["layout"].get("title", {}).get("text", "").replace("<br>", " ")]
     assert len(found) == 1, [f["layout"].get("title", {}).get("text") for f in plotly_figures(at)]
     return found[0]
@@ -506,8 +506,8 @@ def test_every_tab_runs_in_another_language(app_env, tab):
 
 
 def test_a_long_title_is_broken_into_lines_that_fit_a_phone():
-    """Plotly never wraps a title; ui.titles.wrap breaks it at spaces (before an open bracket when it can), CJK anywhere."""
-    from ui.titles import title_margin, wrap
+    """Plotly never wraps a title; ui.charts.wrap breaks it at spaces (before an open bracket when it can), CJK anywhere."""
+    from ui.charts import title_margin, wrap
 
     assert wrap("How often each pixel value occurs (train set, all digits)") == \
         "How often each pixel value occurs<br>(train set, all digits)"

@@ -47,7 +47,7 @@ def forward(x, params):
 
 def figure_titled(at, words):
     """The one plotly figure whose title contains words, read without the line breaks that fit it to a phone
-    (ui.titles.wrap)."""
+    (ui.charts.wrap)."""
     found = [f for f in plotly_figures(at) if words in f["layout"].get("title", {}).get("text", "").replace("<br>", " ")]
     assert len(found) == 1, [f["layout"].get("title", {}).get("text") for f in plotly_figures(at)]
     return found[0]

@@ -5,14 +5,14 @@ Pure functions (data in, figure out); every visible word is an argument, so page
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.titles import title_margin, wrap
+from ui.charts import title_margin, wrap
 
 KIND_COLORS = {"raw": "#868e96", "unit": "#3b5bdb", "center": "#2f9e44", "standardize": "#f08c00", "whiten": "#ae3ec9"}
 MAX_POINTS = 150  # per live curve: a redraw of 3 x 600 points cost the browser enough to delay another visitor's page
 
 
 def layout(fig, *, title, height, margin_b=10):
-    """Title (in lines that fit a phone: ui.titles.wrap), height and margins of a figure of these pages."""
+    """Title (in lines that fit a phone: ui.charts.wrap), height and margins of a figure of these pages."""
     title = wrap(title)
     fig.update_layout(title={"text": title}, height=height, margin={"l": 10, "r": 10, "t": title_margin(title) + 10, "b": margin_b})
     return fig

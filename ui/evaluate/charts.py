@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ui.charts import TITLE_EM, title_margin, wrap
 from ui.stats import percent
-from ui.titles import TITLE_EM, title_margin, wrap
 
 RIGHT, WRONG = "#3b5bdb", "#e03131"  # one blue for right answers and one red for mistakes, on every chart of the page
 BLUES = [[0.0, "#748ffc"], [1.0, "#1c3faa"]]  # never pale: white digits must stay readable on every diagonal cell

@@ -3,11 +3,11 @@ import streamlit as st
 
 from engine import metrics
 from ui import models, panels, urlstate
+from ui.charts import wrap
 from ui.evaluate import charts as eval_charts
 from ui.evaluate import gallery as eval_gallery
 from ui.evaluate import state as eval_state
 from ui.i18n import t
-from ui.titles import wrap
 
 MAX_MODELS = 5  # models compared at once: each costs one evaluation of the split, and the agreement table grows as m²
 

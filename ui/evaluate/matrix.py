@@ -8,12 +8,12 @@ import streamlit as st
 
 from engine import metrics
 from ui import layout, urlstate
+from ui.charts import wrap
 from ui.evaluate import charts as eval_charts
 from ui.evaluate import gallery
 from ui.evaluate import state as eval_state
 from ui.i18n import t
 from ui.stats import percent
-from ui.titles import wrap
 
 DIGITS = tuple(range(10))
 NORMS = ("counts", "rates")

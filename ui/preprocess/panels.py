@@ -8,8 +8,7 @@ Pure functions (data in, figure out); every visible word is an argument, so the 
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.charts import INK
-from ui.titles import title_margin, wrap
+from ui.charts import INK, title_margin, wrap
 
 DIVERGING = "RdBu_r"  # negative blue, 0 white, positive red: 0 reads as paper, as in the ink scale
 COLS = 2
