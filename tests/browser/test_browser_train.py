@@ -103,7 +103,8 @@ def test_a_second_session_stays_responsive_while_the_first_trains(browser, brows
     busy = [rerun_seconds(browsing, index, i) for i in range(201, 211)]
     still = trainer.get_by_text(re.compile(r"Epoch \d+ of 15")).count()
     trainer.get_by_role("button", name="Stop").click()
-    trainer.get_by_text("Stopped. Kept the best weights so far").wait_for(timeout=60_000)
+    # a busy machine may not finish the first epoch before Stop: then no model is kept, and the page says that instead
+    trainer.get_by_text(re.compile(r"Stopped\. Kept the best weights so far|Stopped before the first epoch")).first.wait_for(timeout=60_000)
     screenshot(trainer, "train-stopped")
     print("browsing reruns (s): idle", " ".join(f"{s:.2f}" for s in idle), "| while training", " ".join(f"{s:.2f}" for s in busy))
     assert still == 1, "the training ended before the browsing session finished: the overlap was not tested"
