@@ -81,15 +81,20 @@ def streamlit_server(env, log_dir):
         _wait_healthy(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
         if proc.returncode not in (0, -15):
             print(Path(log.name).read_text()[-3000:])
+
+
+def stop_process(proc, *, grace=10):
+    """SIGTERM proc, and SIGKILL it if it has not ended within grace seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def server_env(mnist_dir, cache):

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.browser.conftest import VIEWPORT, _wait_healthy, screenshot, wait_idle
+from tests.browser.conftest import VIEWPORT, _wait_healthy, screenshot, stop_process, wait_idle
 from tests.browser.test_browser_single import answer, draw
 from tests.conftest import ROOT, require_or_skip
 
@@ -115,12 +115,7 @@ def nginx(nginx_bin, folder, base_port, n=2):
         _wait_healthy(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def route_cookies(proxy_url, replica_urls):
