@@ -21,11 +21,11 @@ ALLOWED = ("English",) + tuple(MODEL_SIZES)
 CATALOG = {lang: json.loads((ROOT / "i18n" / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("zh", "ja")}
 
 
-def english_left(at):
+def english_left(at, lang=None):
     """{word: the text it was found in} for English words a reader of the page's language would meet."""
     left = {}
     for text in texts(at):
-        for w in words_left(text, allowed=ALLOWED, phrases=MODEL_NAMES):
+        for w in words_left(text, allowed=ALLOWED, phrases=MODEL_NAMES, lang=lang):
             left.setdefault(w, text[:160])
     return left
 
@@ -36,7 +36,7 @@ def test_each_view_in_chinese_and_japanese(app_env, lang, page, query):
     """No English left; the page opens with its title and intro; every chart has its reading hint and its own PNG name."""
     at = run_page(page, query={"lang": lang, **query})
     assert at.title[0].value == CATALOG[lang][f"{'prep' if page == 'preprocess' else page}.title"]
-    assert english_left(at) == {}
+    assert english_left(at, lang) == {}
     intro = at.main.markdown[0].value
     assert intro == CATALOG[lang][f"{'prep' if page == 'preprocess' else page}.intro"]
     configs = [json.loads(c.proto.config) for c in at.get("plotly_chart")]
@@ -88,7 +88,7 @@ def test_an_engine_error_gets_a_translated_headline_and_keeps_its_detail(app_env
     head, detail = error.split("\n\n", 1)
     assert head == CATALOG["ja"]["error.image"]
     assert detail.startswith("```text\nbad.png is not a picture") and detail.endswith("```")
-    assert english_left(at) == {}  # the engine's English sentence is a code block
+    assert english_left(at, "ja") == {}  # the engine's English sentence is a code block
 
 
 def test_a_broken_model_upload_in_chinese(app_env):
@@ -103,8 +103,8 @@ def test_a_broken_model_upload_in_chinese(app_env):
 def test_the_first_run_panel_without_mnist(no_data_env, lang):
     at = run_page("dataset", query={"lang": lang})
     assert at.subheader[0].value == CATALOG[lang]["firstrun.title"]
-    assert english_left(at) == {}
+    assert english_left(at, lang) == {}
     at.button(key="firstrun_download").click().run()  # the mirror does not exist: one translated error, the detail as code
     [error] = [e.value for e in at.error]
     assert error.startswith(CATALOG[lang]["error.download"] + "\n\n```text\n")
-    assert english_left(at) == {}
+    assert english_left(at, lang) == {}

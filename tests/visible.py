@@ -16,6 +16,9 @@ CODE_NAMES = {"sigmoid", "softmax", "normalize", "flatten", "one_hot_label", "re
               "true", "false", "dtype", "shape", "uint8", "float32", "raw", "unit", "center", "standardize", "whiten", "argmax",
               "cosine", "constant", "step", "none"}
 PHRASES = ("Deep Learning",)  # the Japanese title of the book is 『ゼロから作る Deep Learning』
+# English words a language's edition of the book keeps as its own terms (i18n/terms.csv): 《深度学习入门》 writes
+# mini-batch and epoch in English, so a Chinese page may too; the Japanese edition writes ミニバッチ and エポック
+BOOK_TERMS = {"zh": ("mini-batch", "epoch")}
 ALLOWED = NAMES | CODE_NAMES
 
 _FENCED = re.compile(r"(```|~~~).*?\1", re.S)
@@ -26,10 +29,10 @@ _CODE_MARK = re.compile(r"[_./=\[(]|[A-Za-z][0-9]|[0-9][A-Za-z]")
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
 
-def words_left(text, *, allowed=(), phrases=()):
-    """Sorted English words of 4+ letters in text outside code, identifiers and the allowlist (plus allowed)."""
+def words_left(text, *, allowed=(), phrases=(), lang=None):
+    """Sorted English words of 4+ letters in text outside code, identifiers and the allowlist (plus allowed, and lang's book terms)."""
     text = _TAGS.sub(" ", _INLINE_CODE.sub(" ", _FENCED.sub(" ", str(text))))
-    for p in sorted((*PHRASES, *phrases), key=len, reverse=True):  # "Test net default" before "default"
+    for p in sorted((*PHRASES, *phrases, *BOOK_TERMS.get(lang, ())), key=len, reverse=True):  # "Test net default" before "default"
         text = text.replace(p, " ")
     allow = ALLOWED | {a.lower() for a in allowed}
     found = set()
