@@ -119,3 +119,13 @@ def test_streamlit_config_keeps_telemetry_off_and_xsrf_on():
 
 def test_no_material_icons_that_fetch_a_font():
     assert lines_matching(":" + "material/") == []  # split so this guard does not match itself
+
+
+def test_no_full_garbage_collection_after_every_script_run(monkeypatch):
+    """runner.postScriptGC made each 0.5 s progress poll of a training tab cost ~70 ms of a core (benchmarks/bench_follow);
+    read through Streamlit's own config loader, so a misspelt option (which Streamlit ignores) fails here."""
+    from streamlit import config
+    monkeypatch.chdir(ROOT)
+    config.get_config_options(force_reparse=True)
+    assert config.get_option("runner.postScriptGC") is False
+    assert config.get_option("browser.gatherUsageStats") is False
