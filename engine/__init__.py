@@ -5,8 +5,9 @@ time on a cold start, and a package __init__ that imports them too deadlocked th
 initialized module"). The names below are still here, loaded on first use (PEP 562).
 """
 _ERRORS = ("EngineError", "MnistFormatError", "MnistNotFoundError", "ModelFormatError", "DownloadError", "ImageFormatError",
-           "TrainingError")
-__all__ = ["load_mnist", "MLP", "load_model", "save_model", *_ERRORS]
+           "TrainingError", "StatsError")
+_STATS = ("mcnemar", "mean_interval", "compare_groups")
+__all__ = ["load_mnist", "MLP", "load_model", "save_model", *_STATS, *_ERRORS]
 
 
 def __getattr__(name):
@@ -18,6 +19,9 @@ def __getattr__(name):
     elif name in ("load_model", "save_model"):
         from . import modelfile
         value = getattr(modelfile, name)
+    elif name in _STATS:
+        from . import stats
+        value = getattr(stats, name)
     elif name in _ERRORS:
         from . import errors
         value = getattr(errors, name)

@@ -27,3 +27,7 @@ class ImageFormatError(EngineError):
 
 class TrainingError(EngineError):
     """Training settings are nonsense (zero-width layer, learning rate <= 0) or the loss became NaN."""
+
+
+class StatsError(EngineError, ValueError):
+    """Arguments to a statistic are of the wrong shape or out of range (lengths differ, no values, level outside (0, 1))."""
