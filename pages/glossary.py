@@ -40,6 +40,8 @@ TERMS = (
         ("accuracy", [("evaluate", None)]),
         ("confusion", [("evaluate", {"tab": "matrix"})]),
         ("calibration", [("evaluate", {"tab": "calibration"})]),
+        ("mcnemar", [("evaluate", {"tab": "compare"})]),
+        ("interval", [("preprocess", {"tab": "accuracy"})]),
         ("saturation", [("single", None), ("preprocess", {"tab": "mismatch"})]),
     ]),
 )
@@ -47,7 +49,7 @@ TERMS = (
 panels.intro(t("glossary.title"), t("glossary.intro"))
 pages = nav.pages()
 for group, terms in TERMS:
-    # a group to a fold, the first one open: all 23 terms open would be seven screens of a phone
+    # a group to a fold, the first one open: every term open would fill many screens of a phone
     section = st.expander(f"**{t(f'glossary.group_{group}')}** ({len(terms)})", expanded=group == TERMS[0][0])
     for term, links in terms:
         with section.container(border=True):

@@ -39,6 +39,11 @@ def t(key, **values):
     return text.format(**values) if values else text
 
 
+def sentences(parts):
+    """Sentences joined as the current language writes them: a space between them in English, none after 。 in zh/ja."""
+    return ("" if current_lang() in ("zh", "ja") else " ").join(parts)
+
+
 def _keep(lang):
     urlstate.write(lang=lang, defaults={"lang": DEFAULT})
 

@@ -6,6 +6,7 @@ from ui import models, panels, urlstate
 from ui.charts import wrap
 from ui.evaluate import charts as eval_charts
 from ui.evaluate import gallery as eval_gallery
+from ui.evaluate import paired
 from ui.evaluate import state as eval_state
 from ui.i18n import t
 
@@ -53,6 +54,7 @@ def show(ds, model_id, ev, key, which):
             "right": st.column_config.NumberColumn(t("evaluate.right"), format="%d"),
             "mean_loss": st.column_config.NumberColumn(t("evaluate.mean_loss"), format="%.4f"),
             "ece": st.column_config.NumberColumn(t("evaluate.ece"), format="%.4f")})
+        paired.show(chosen, evs)  # McNemar's test against the most accurate, ending in the conclusion from its numbers
         st.subheader(t("evaluate.disagree_head", n=f"{len(split_off):,}"))
         if len(split_off):
             eval_gallery.paged(ds, split_name, source_idx[split_off], key="ev_cmp_page", model_id=model_id,
