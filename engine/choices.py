@@ -57,3 +57,30 @@ def pixel_statistics(img):
 def whitening_filter(whiten, *, row=14, col=14):
     """The ZCA weights (28, 28) that make whitened pixel [row, col] from the centred pixels: a centre-surround pattern."""
     return whiten.zca_[:, row * 28 + col].reshape(28, 28).copy()
+
+
+def rewhiten(whiten, eps):
+    """The fitted whitening preprocessing at another eps, without refitting: its ZCA matrix U diag(1/sqrt(s + eps0)) Uᵀ
+    gives back the eigenvectors U and the pixel variances s (s = 1/z² - eps0 for its eigenvalues z)."""
+    from .preprocess import Preprocess
+    z, U = np.linalg.eigh(whiten.zca_.astype(np.float64))
+    s = np.clip(1.0 / z**2 - whiten.eps, 0.0, None)  # (784,) variances along U, in (pixels / 255)^2
+    zca = (U / np.sqrt(s + eps)) @ U.T
+    return Preprocess("whiten", mean=whiten.mean_, zca=zca.astype(np.float32), eps=float(eps))
+
+
+def whiten_by_eps(whiten, img, *, eps, row=14, col=14):
+    """[(filter (28, 28), img whitened (28, 28))] at each eps: what eps does to the ZCA filter of pixel [row, col]."""
+    out = []
+    for e in eps:
+        w = whiten if e == whiten.eps else rewhiten(whiten, e)
+        out.append((whitening_filter(w, row=row, col=col), w.transform(np.asarray(img).reshape(1, -1)).reshape(28, 28)))
+    return out
+
+
+def whitening_gain_ratio(whiten, eps):
+    """How unevenly whitening at eps scales the directions of pixel variation: the factor 1/sqrt(s + eps) of the
+    faintest direction over that of the strongest (1 = every direction alike, no whitening left; large = strong)."""
+    z = np.linalg.eigvalsh(whiten.zca_.astype(np.float64))
+    s = np.clip(1.0 / z**2 - whiten.eps, 0.0, None)  # the variances along the eigenvectors, as in rewhiten()
+    return float(np.sqrt((s.max() + eps) / (s.min() + eps)))

@@ -26,3 +26,33 @@ def compare(x, t, *, kinds=KINDS, config=None, callback=None, every=0):
         if stopped:
             break
     return models
+
+
+def run_name(kind, seed):
+    """The name of one run of a seeded comparison, e.g. 'unit@2' (also its model file's stem)."""
+    return f"{kind}@{seed}"
+
+
+def parse_run(name):
+    """(kind, seed) of a run_name; (name, None) for a plain kind."""
+    kind, _, seed = str(name).partition("@")
+    return kind, int(seed) if seed.isdigit() else None
+
+
+def compare_seeds(x, t, *, kinds=KINDS, seeds=(0,), config=None, callback=None, every=0):
+    """{run_name(kind, seed): MLP}: compare() once per seed, seed by seed, so a stop leaves every kind with equal seeds
+    done (or one fewer). callback(run name, info) as in compare(); returning False stops and skips the runs to come."""
+    config = config or TrainConfig()
+    models, stopped = {}, []
+    for seed in seeds:
+        def relay(kind, info, seed=seed):
+            if callback is not None and callback(run_name(kind, seed), info) is False:
+                stopped.append(kind)
+                return False
+            return True
+
+        done = compare(x, t, kinds=kinds, config=replace(config, seed=seed), callback=relay, every=every)
+        models.update({run_name(k, seed): m for k, m in done.items()})
+        if stopped:
+            break
+    return models

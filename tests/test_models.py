@@ -24,10 +24,15 @@ def test_every_recipe_in_train_all_has_its_files():
         assert (MODELS / f"{name}.npz").stat().st_size < 4 * 2**20
 
 
-def test_the_comparison_models_share_one_budget_and_differ_only_in_preprocessing():
-    settings = [json.loads((MODELS / f"pre-{k}.json").read_text())["training"] for k in ("raw", "unit", "center", "standardize", "whiten")]
+def test_the_comparison_models_share_one_budget_and_differ_only_in_preprocessing_and_their_chosen_rate():
+    cards = [json.loads((MODELS / f"pre-{k}.json").read_text()) for k in ("raw", "unit", "center", "standardize", "whiten")]
+    settings = [c["training"] for c in cards]
     kinds = [s.pop("preprocess") for s in settings]
     assert kinds == ["raw", "unit", "center", "standardize", "whiten"]
+    for card, s in zip(cards, settings, strict=True):  # each at the rate (and whiten at the eps) its validation sweep chose
+        assert s.pop("lr") == card["family"]["tuned"]["lr"]
+        eps = s.pop("eps")
+        assert card["family"]["tuned"]["eps"] in (None, eps)
     assert all(s == settings[0] for s in settings)
 
 

@@ -1,4 +1,5 @@
-"""`train`: fit a net on MNIST with a progress bar and write .npz + card; `train-all`: regenerate every shipped model."""
+"""`train`: fit a net on MNIST with a progress bar and write .npz + card; `train-all`: regenerate every shipped model
+(the pre-* family through `train-family`: engine/cli/train_family.py)."""
 import os
 import shlex
 import subprocess
@@ -17,7 +18,8 @@ from ..train import TrainConfig, train
 from .progress import bar
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-PRE = "--epochs 15 --optimizer adam --lr 0.002 --schedule cosine --seed 0"  # one budget for the preprocessing comparison
+PRE = "--epochs 15 --optimizer adam --lr 0.002 --schedule cosine --seed 0"  # one budget for the preprocessing comparison; its
+# lr (and whiten's eps) is the shared rate: train-family ships each choice at the rate its validation sweep chose
 SHIPPED = {  # name -> (title, options): `train-all` runs exactly these, each in a fresh process
     "default": ("Default: ReLU 784-256-128-10, unit, Adam + cosine schedule + strong augmentation (±15° rotation, ±20° shear, "
                 "±20 % scale, ±2 px shift, thicker and thinner pens, 1.5 px elastic warps), 30 epochs",
@@ -63,6 +65,7 @@ def add_parser(sub):
     p.set_defaults(run=run)
     p = sub.add_parser("train-all", help="regenerate every shipped model in models/ and print their test accuracies")
     p.add_argument("--only", nargs="+", choices=list(SHIPPED), help="just these models")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once for the pre-* family (default 1; the result is the same)")
     p.add_argument("--out-dir", default=str(MODELS_DIR), help=f"where to write them (default: {MODELS_DIR})")
     p.add_argument("--data-dir", help="folder with the four MNIST files (default: $MNIST_DIR, then the cache)")
     p.set_defaults(run=run_all)
@@ -74,13 +77,24 @@ def config_from(args):
         import argparse
         sub = argparse.ArgumentParser(prog="python -m engine").add_subparsers()
         add_parser(sub)
-        args = sub.choices["train"].parse_args([*shlex.split(SHIPPED[args.recipe][1]), "--out", "-"])
+        name, args = args.recipe, sub.choices["train"].parse_args([*shlex.split(SHIPPED[args.recipe][1]), "--out", "-"])
+        args.lr, args.eps = tuned_rate(name, lr=args.lr, eps=args.eps)
     return TrainConfig(hidden=tuple(args.hidden), activation=args.activation, optimizer=args.optimizer, lr=args.lr,
                        schedule=args.schedule, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
                        preprocess=args.preprocess, per_pixel=not args.global_stats, eps=args.eps,
                        augment=args.augment, shift=args.shift, degrees=args.degrees, distort=args.distort, shear=args.shear,
                        scale=args.scale, pen=args.pen, elastic=args.elastic,
                        patience=args.patience, val_size=args.val_size, seed=args.seed)
+
+
+def tuned_rate(name, *, lr, eps):
+    """(lr, eps) of a shipped pre-* model: the ones its validation sweep chose (its card's family.tuned), else those given."""
+    path = MODELS_DIR / f"{name}.json"
+    if not name.startswith("pre-") or not path.is_file():
+        return lr, eps
+    import json
+    tuned = (json.loads(path.read_text(encoding="utf-8")).get("family") or {}).get("tuned") or {}
+    return tuned.get("lr", lr), eps if tuned.get("eps") is None else tuned["eps"]
 
 
 def command_of(c, out):
@@ -129,23 +143,35 @@ def run_all(args):
     env = {**os.environ}
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # batch-100 matmuls gain nothing from threads, and a busy core stalls them badly
     rows = []
+    family = [n for n in names if n.startswith("pre-")]  # one train-family run: sweeps, seeds, then the shipped seed
     for name in names:
+        if name in family[1:]:
+            continue
         title, options = SHIPPED[name]
         out = Path(args.out_dir).resolve() / f"{name}.npz"
         rel = os.path.relpath(out, MODELS_DIR.parent)
         out = Path(rel) if not rel.startswith("..") else out  # models/NAME.npz in the card when inside the repo
         cmd = [sys.executable, "-m", "engine", "train", *shlex.split(options), "--out", str(out), "--title", title]
+        if name in family:
+            cmd = [sys.executable, "-m", "engine", "train-family", "--kinds", *(n.removeprefix("pre-") for n in family),
+                   "--jobs", str(args.jobs), "--out-dir", str(Path(args.out_dir).resolve())]
         cmd += ["--data-dir", str(Path(args.data_dir).resolve())] if args.data_dir else []  # the child runs in the repo
-        print(f"== {name}: {shlex.join(cmd[1:])}", flush=True)
+        print(f"== {', '.join(family) if name in family else name}: {shlex.join(cmd[1:])}", flush=True)
         start = time.perf_counter()
         if subprocess.run(cmd, env=env, cwd=MODELS_DIR.parent).returncode != 0:
             raise EngineError(f"Training {name} failed (see the error above); fix it and rerun `python -m engine train-all --only {name}`.")
-        card = load_model(MODELS_DIR.parent / out).card  # out may be relative to the repo, where the child ran
-        off = card.get("offmnist") or {}
-        rows.append((name, card["test_accuracy"], card["val_accuracy"], card["best_epoch"], time.perf_counter() - start,
-                     off.get("typed"), off.get("hand"), title))
+        for done in family if name in family else [name]:
+            rows.append(_row(done, out.parent / f"{done}.npz", time.perf_counter() - start))
     print("\n| model | test accuracy | validation accuracy | best epoch | seconds | typed digits | handwriting-like | what |\n"
           "|---|---|---|---|---|---|---|---|")
     f = lambda v: "-" if v is None else f"{v:.4f}"
     for name, test, val, best, seconds, typed, hand, title in rows:
         print(f"| {name} | {test:.4f} | {val:.4f} | {best} | {seconds:.0f} | {f(typed)} | {f(hand)} | {title} |")
+
+
+def _row(name, out, seconds):
+    """One line of train-all's table from a written model (seconds: its command's wall time; the family's, for pre-*)."""
+    card = load_model(MODELS_DIR.parent / out).card  # out may be relative to the repo, where the child ran
+    off = card.get("offmnist") or {}
+    return (name, card["test_accuracy"], card["val_accuracy"], card["best_epoch"], seconds, off.get("typed"), off.get("hand"),
+            card.get("title") or SHIPPED[name][0])

@@ -13,7 +13,7 @@ import threading
 from dataclasses import fields
 from pathlib import Path
 
-from ..compare import compare
+from ..compare import compare, compare_seeds
 from ..data import load_raw
 from ..errors import EngineError
 from ..modelfile import save_model
@@ -22,8 +22,8 @@ from ..train import TrainConfig, train
 
 def add_parser(sub):
     p = sub.add_parser("train-job", help="train from a JSON spec, printing progress as JSON lines (used by the dashboard)")
-    p.add_argument("spec", help='JSON file: {"names": [...], "comparison": bool, "n_train": int, "data_dir": str, '
-                                '"out_dir": str, "config": {TrainConfig fields}}')
+    p.add_argument("spec", help='JSON file: {"names": [...], "comparison": bool, "seeds": [int, ...] (optional), "n_train": int, '
+                                '"data_dir": str, "out_dir": str, "config": {TrainConfig fields}}')
     p.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N first (default 0)")
     p.set_defaults(run=run)
 
@@ -63,6 +63,7 @@ def run(args):
         spec = json.loads(Path(args.spec).read_text(encoding="utf-8"))
         config, names, n, out = config_of(spec), list(spec["names"]), int(spec["n_train"]), Path(spec["out_dir"])
         every, comparison, data_dir = int(spec.get("every") or 0), bool(spec.get("comparison")), spec.get("data_dir")
+        seeds = [int(s) for s in spec.get("seeds") or []]  # a seeded comparison: runs named kind@seed (engine.compare)
     except EngineError as e:
         emit("error", message=str(e))
         return 1
@@ -78,7 +79,9 @@ def run(args):
         raw = load_raw(data_dir)
         x, t = raw["train_img"][:n].reshape(-1, 784), raw["train_label"][:n]
         x_test, t_test = raw["test_img"].reshape(-1, 784), raw["test_label"]
-        if comparison:
+        if comparison and seeds:
+            models = compare_seeds(x, t, kinds=names, seeds=seeds, config=config, callback=report, every=every)
+        elif comparison:
             models = compare(x, t, kinds=names, config=config, callback=report, every=every)
         else:
             models = {names[0]: train(x, t, config=config, callback=lambda info: report(names[0], info), every=every)}
