@@ -1,28 +1,19 @@
 """Preprocessing: what raw / unit / center / standardize / whiten do to the pixels, to accuracy, and to a mismatched model."""
-from dataclasses import replace
-
 import streamlit as st
 
 from engine.preprocess import KINDS
 from engine.saturation import CLIP, SATURATED
-from engine.train import TrainConfig
-from ui import errors, firstrun, jobs, layout, loaders, models, panels, shell, slots, urlstate
-from ui.curves import KIND_COLORS, curves
+from ui import firstrun, layout, models, panels, shell, urlstate
+from ui.curves import KIND_COLORS
 from ui.i18n import t
+from ui.preprocess import accuracy, fresh
 from ui.preprocess import cache as train_cache
-from ui.preprocess.charts import accuracy_dots, bars
+from ui.preprocess.charts import bars
 from ui.preprocess.panels import PANELS_PX, activation_histograms, digit_panels, value_histograms
 
 shell.page("preprocess")
 
 TABS = ("data", "accuracy", "mismatch", "compare")
-JOB = "prep_job"
-# five nets per comparison, within ui/jobs.py's MAX_RUN_SECONDS: all five kinds for 2 epochs on 60,000 images took 8.8 s
-# through engine.trainproc.TrainProcess on this 2-core server (2 Dec 2026, load average ~6), so 10 epochs take about a minute
-MAX_EPOCHS = 10
-SUBSETS = (1000, 5000, 10000, 30000, 60000)
-COMPARE = TrainConfig(optimizer="adam", lr=0.002, schedule="cosine")  # the shipped pre-* models' settings; 784-50-100-10 sigmoid
-COMPARE_N = 10_000  # default training images of a fresh comparison: a few seconds per net
 
 panels.intro(t("prep.title"), t("prep.intro"))
 ds = firstrun.require_data()
@@ -67,40 +58,23 @@ with tabs["data"]:
                                       units=[t("prep.unit_raw"), t("prep.unit_raw"), t("prep.unit_weight")],
                                       title=t("prep.stats_title", n=f"{ds.size('train'):,}"), robust=(2,)),
                          how_to_read=t("prep.stats_read"), filename="preprocess-statistics")
+        eps, chosen = train_cache.swept_eps(catalog)
+        with st.spinner(t("prep.eps_running")):
+            by_eps = train_cache.whiten_by_eps(ds.key, eps, index)
+        mark = lambda e: f"ε {e:g}" + (f" ({t('prep.eps_chosen')})" if e == chosen else "")  # noqa: E731
+        with layout.cells(1, width=PANELS_PX, key="pp_eps_figure")[0]:
+            panels.chart(digit_panels([img for pair in by_eps for img in pair],
+                                      names=[t(f"prep.eps_{part}", eps=mark(e)) for e in eps for part in ("filter", "image")],
+                                      units=[t(u) for _ in eps for u in ("prep.unit_weight", "prep.eps_unit")],
+                                      title=t("prep.eps_title", i=index), robust=tuple(range(0, 2 * len(eps), 2))),
+                         how_to_read=t("prep.eps_read"), filename=f"preprocess-whiten-eps-{index}")
+        ratios = train_cache.whiten_ratios(ds.key, eps)
+        st.caption(t("prep.eps_ratios", ratios=t("prep.seeds_sep").join(t("prep.eps_ratio", eps=f"{e:g}", ratio=f"{r:,.3g}")
+                                                                        for e, r in ratios.items())))
 
 with tabs["accuracy"]:
     if tabs["accuracy"].open:
-        rows = train_cache.shipped_rows(ds.key, catalog)
-        if not rows:
-            st.info(t("prep.no_shipped"))
-        else:
-            st.markdown(t("prep.accuracy_words"))
-            never = t("prep.never")
-            st.dataframe({t("prep.col_kind"): [r["kind"] for r in rows], t("prep.col_model"): [r["id"] for r in rows],
-                          t("prep.col_test"): [f"{r['test_acc']:.2%}" for r in rows],
-                          t("prep.col_val"): [f"{r['val_acc']:.2%}" if r["val_acc"] is not None else "–" for r in rows],
-                          t("prep.col_to95"): [str(r["to_target"]) if r["to_target"] else never for r in rows],
-                          t("prep.col_epochs"): [r["epochs"] for r in rows]}, hide_index=True, width="stretch")
-            names = [r["kind"] for r in rows]
-            panels.chart(accuracy_dots(names, {t("prep.col_test"): ([r["test_acc"] for r in rows], "#1c2a5a"),
-                                               t("prep.col_val"): ([r["val_acc"] or 0 for r in rows], "#74c0fc")},
-                                       title=t("prep.dots_title"), y_title=t("prep.accuracy")),
-                         how_to_read=t("prep.dots_read"), filename="preprocess-accuracy")
-            series = [{"name": r["kind"], "x": [h["epoch"] for h in r["history"]], "y": [h["val_acc"] for h in r["history"]],
-                       "color": KIND_COLORS[r["kind"]], "markers": True} for r in rows]
-            loss = [{"name": r["kind"], "x": [h["epoch"] for h in r["history"]], "y": [h["loss"] for h in r["history"]],
-                     "color": KIND_COLORS[r["kind"]]} for r in rows]
-            left, right = st.columns(2)
-            with left:
-                panels.chart(curves(series, title=t("prep.curves_val_title"), x_title=t("prep.epoch"), y_title=t("prep.val_acc"),
-                                    percent=True), how_to_read=t("prep.curves_val_read"), filename="preprocess-validation-curves")
-            with right:
-                panels.chart(curves(loss, title=t("prep.curves_loss_title"), x_title=t("prep.epoch"), y_title=t("prep.loss"),
-                                    log_y=True), how_to_read=t("prep.curves_loss_read"), filename="preprocess-loss-curves")
-            command = catalog[rows[0]["id"]].card.get("command")
-            if command:
-                st.caption(t("prep.command"))
-                st.code(command, language="bash", wrap_lines=True)
+        url.update(accuracy.show(ds, catalog))
 
 with tabs["mismatch"]:
     if tabs["mismatch"].open:
@@ -149,83 +123,7 @@ with tabs["mismatch"]:
 
 with tabs["compare"]:
     if tabs["compare"].open:
-        st.markdown(t("prep.cmp_words"))
-        job = jobs.job_of(JOB)
-        running = job is not None and job.running
-        n_all = ds.size("train")
-        subsets = tuple(n for n in SUBSETS if n < n_all) + (n_all,)
-        urlstate.seed("pp_kinds", "kinds", urlstate.read_list("kinds", KINDS, sep="-", most=len(KINDS)) or list(KINDS))
-        urlstate.seed("pp_epochs", "ep", urlstate.read_int("ep", 3, lo=1, hi=MAX_EPOCHS))
-        urlstate.seed("pp_seed", "seed", urlstate.read_int("seed", 0, lo=0, hi=2**31 - 1))
-        urlstate.seed("pp_n", "n", urlstate.read_choice("n", subsets, min(COMPARE_N, n_all)))
-        c1, c2, c3, c4 = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
-        kinds = c1.pills(t("prep.cmp_kinds"), KINDS, selection_mode="multi", key="pp_kinds", disabled=running)
-        epochs = c2.slider(t("prep.cmp_epochs"), 1, MAX_EPOCHS, key="pp_epochs", disabled=running)
-        n_train = c3.select_slider(t("prep.cmp_subset"), subsets, key="pp_n", format_func=lambda n: f"{n:,}", disabled=running)
-        seed = c4.number_input(t("prep.cmp_seed"), min_value=0, max_value=2**31 - 1, step=1, key="pp_seed", disabled=running)
-        kinds = [k for k in KINDS if k in kinds]  # always in the page's order, whatever order they were clicked in
-        url.update(kinds="-".join(kinds) if kinds and len(kinds) < len(KINDS) else None, ep=epochs if epochs != 3 else None,
-                   seed=seed or None, n=n_train if n_train != min(COMPARE_N, n_all) else None)
-        st.caption(t("prep.cmp_bounds", epochs=MAX_EPOCHS))
-        ok = 2 <= len(kinds) <= 5
-        if not ok:
-            st.warning(t("prep.cmp_pick"))
-        config = replace(COMPARE, epochs=int(epochs), seed=int(seed))
-        st.button(t("prep.cmp_start"), icon="⚖️", type="primary", disabled=running or not ok, key="pp_start",
-                  on_click=lambda: jobs.start(JOB, loaders.dataset(), kinds, config, n_train=n_train, comparison=True),
-                  help=t("prep.cmp_start_help", minutes=jobs.minutes()))
-        pace = jobs.poll_every(job)
-
-        @st.fragment(run_every=pace)
-        def progress():
-            job = jobs.job_of(JOB)
-            if job is None:
-                return
-            if not job.running and not job.claimed:  # finished since the last full run: rerun it, so the settings unlock
-                job.claimed = True
-                st.rerun()
-            if jobs.poll_every(job) != pace:  # it left the line for a slot: a full run sets the quicker pace
-                st.rerun()
-            snap = job.snapshot()
-            latest = snap["latest"]
-            if snap["state"] == "waiting":
-                st.info(t("train.waiting", busy=jobs.busy(), slots=slots.MAX_RUNNING, s=f"{snap['elapsed']:.0f}"))
-            elif job.running:
-                words = dict(kind=snap["current"], k=job.names.index(snap["current"]) + 1, n=len(job.names), s=f"{snap['elapsed']:.0f}",
-                             epoch=latest["epoch"] if latest else 0, epochs=job.config.epochs)
-                st.progress(snap["fraction"], text=t("prep.cmp_progress", **words))
-                st.button(t("train.stop"), icon="⏹️", on_click=jobs.stop, args=(JOB,), key="pp_stop", help=t("prep.cmp_stop_help"))
-            elif snap["state"] == "failed":
-                st.error(errors.training(snap["error"]), icon="⚠️")
-            elif snap["state"] == "refused":
-                st.warning(jobs.busy_message(job), icon="🚦")
-            elif snap["state"] == "stopped" and not job.models:
-                st.warning(jobs.stopped_empty(job), icon="⏹️")
-
-        @st.fragment(run_every=jobs.chart_every(job))
-        def curves():
-            job = jobs.job_of(JOB)
-            if job is None:
-                return
-            jobs.show_live_curves(job, charts=[("acc", t("prep.cmp_acc_read"), "comparison-validation", "pp_acc_chart"),
-                                                      ("loss", t("prep.cmp_loss_read"), "comparison-loss", "pp_loss_chart")])
-
-        progress()
-        curves()
-        if job is not None and job.claimed and job.models:
-            if job.state == "stopped":
-                done = ", ".join(job.models)
-                st.warning(t("prep.cmp_time_limit", minutes=jobs.minutes(), done=done) if job.reason == "time"
-                           else t("prep.cmp_stopped", done=done))
-            ms = job.models.values()
-            st.dataframe({t("prep.col_kind"): list(job.models), t("prep.col_val"): [f"{m.card['val_accuracy']:.2%}" for m in ms],
-                          t("prep.col_best"): [m.card["best_epoch"] for m in ms],
-                          t("prep.col_test"): [f"{m.card['test_accuracy']:.2%}" for m in ms],
-                          t("prep.col_seconds"): [f"{m.card['seconds']:.1f}" for m in ms],
-                          t("prep.col_init"): [m.card["provenance"]["init_sha256"][:12] for m in ms],
-                          t("prep.col_order"): [m.card["provenance"]["batches_sha256"][:12] for m in ms]},
-                         hide_index=True, width="stretch", key="pp_result")
-            st.caption(t("prep.cmp_hashes"))
+        url.update(fresh.show(ds))
 
 tab_id = next(k for k, v in label_of.items() if v == st.session_state["pp_tab"])
 urlstate.write(tab=tab_id, defaults={"tab": "data", "index": 0}, **url)

@@ -168,6 +168,7 @@ def test_a_fresh_comparison_starts_every_net_from_the_same_weights_and_batches(a
     at.pills(key="pp_kinds").set_value(["center", "unit"]).run()
     at.slider(key="pp_epochs").set_value(1).run()
     at.number_input(key="pp_seed").set_value(5).run()
+    at.number_input(key="pp_seeds").set_value(1).run()
     assert at.query_params["kinds"] == "unit-center" and at.query_params["seed"] == "5"
     at.button(key="pp_start").click().run()
     job = at.session_state["prep_job"]
@@ -181,10 +182,11 @@ def test_a_fresh_comparison_starts_every_net_from_the_same_weights_and_batches(a
     order_sha = hashlib.sha256(rng_for(5, "order").permutation(600 - 50).tobytes()).hexdigest()  # 50 of 600 held out
     assert rows["Starting weights (fingerprint)"].tolist() == [init_sha[:12]] * 2
     assert rows["Batch order (fingerprint)"].tolist() == [order_sha[:12]] * 2
-    cards = {k: m.card for k, m in job.models.items()}
+    cards = {k.partition("@")[0]: m.card for k, m in job.models.items()}  # runs are named kind@seed
+    assert list(job.models) == ["unit@5", "center@5"]
     assert rows["Validation accuracy (best)"].tolist() == [f"{cards[k]['val_accuracy']:.2%}" for k in ("unit", "center")]
     acc = {tr["name"]: array(tr["y"]).tolist() for tr in figure_titled(at, "Accuracy while training")["data"]}
-    assert acc == {f"{k}: validation accuracy": [cards[k]["history"][0]["val_acc"]] for k in ("unit", "center")}
+    assert acc == {f"{k}@5: validation accuracy": [cards[k]["history"][0]["val_acc"]] for k in ("unit", "center")}
     assert not at.button(key="pp_start").disabled
 
 
@@ -220,7 +222,9 @@ def test_mismatch_demo_on_real_mnist_shows_raw_next_to_own(mnist_dir, monkeypatc
         assert rows["Fed as"].tolist()[:2] == ["raw", "unit (own)"]
         assert rows["accuracy"].tolist()[:2] == [f"{raw_acc:.2%}", f"{own:.2%}"]  # own: as measured when the model was made
         sat = [float(s.rstrip("%")) / 100 for s in rows["saturated units (|a| > 5)"]]
-        assert sat[0] > 0.95 and sat[1] < 0.5  # raw input drives nearly every layer-1 unit into a flat end of the sigmoid
+        # raw input drives nearly every layer-1 unit into a flat end of the sigmoid; its own input fewer (80 % since
+        # pre-unit trains at its tuned rate 0.016, whose larger weights saturate more than the shared 0.002's 36 %)
+        assert sat[0] > 0.95 and sat[1] < sat[0]
         assert raw_acc < own
     finally:
         clear_caches()

@@ -66,7 +66,7 @@ def live_curves(snap, *, names, epochs, text):
     loss, acc = [], []
     for name in names:
         steps, ends = _thin(snap["steps"].get(name, [])), snap["epochs"].get(name, [])
-        color = "#3b5bdb" if single else KIND_COLORS.get(name)
+        color = "#3b5bdb" if single else KIND_COLORS.get(name.partition("@")[0])  # a seeded run kind@seed: its kind's colour
         label = "" if single else f"{name}: "
         loss.append({"name": label + text["train_loss"], "x": [s[0] for s in steps], "y": [s[1] for s in steps], "color": color})
         if single:

@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 
 import streamlit as st
 
+from engine.compare import run_name
 from engine.errors import EngineError
 from engine.trainproc import TrainProcess
 from ui import panels
@@ -168,14 +169,16 @@ def _watch(job):
             job.kill()
 
 
-def launch(data_dir, names, config, *, n_train, comparison=False, session=None):
+def launch(data_dir, names, config, *, n_train, comparison=False, seeds=None, session=None):
     """A started Job training on the first n_train training images of the MNIST files in data_dir, owned by session
-    (None: by nobody, so no tab can end it). On a full server the Job is refused at once: state "refused", job.busy."""
+    (None: by nobody, so no tab can end it). On a full server the Job is refused at once: state "refused", job.busy.
+    seeds (a comparison only): train every kind once per seed, seed by seed; the runs are named kind@seed."""
     config = replace(config, val_size=val_size(n_train))
     every = max(1, math.ceil((n_train - config.val_size) / config.batch_size / REDRAWS_PER_EPOCH))
     spec = {"names": list(names), "comparison": comparison, "n_train": n_train, "data_dir": data_dir, "every": every,
-            "config": {**asdict(config), "hidden": list(config.hidden)}}
-    job = Job(names, config, n_train=n_train, session=session)
+            "config": {**asdict(config), "hidden": list(config.hidden)}, **({"seeds": list(seeds)} if seeds else {})}
+    runs = [run_name(k, s) for s in seeds for k in names] if seeds else names
+    job = Job(runs, config, n_train=n_train, session=session)
     if not SLOTS.enter():
         job.finish("refused", busy=(SLOTS.taken, SLOTS.waiting))
         return job
@@ -186,9 +189,9 @@ def launch(data_dir, names, config, *, n_train, comparison=False, session=None):
     return job
 
 
-def start(key, ds, names, config, *, n_train, comparison=False):
+def start(key, ds, names, config, *, n_train, comparison=False, seeds=None):
     """Start a Job for this session in st.session_state[key] (see launch) on the Dataset ds."""
-    st.session_state[key] = job = launch(ds.folder, names, config, n_train=n_train, comparison=comparison,
+    st.session_state[key] = job = launch(ds.folder, names, config, n_train=n_train, comparison=comparison, seeds=seeds,
                                          session=this_session())
     return job
 

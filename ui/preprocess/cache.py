@@ -8,6 +8,7 @@ import hashlib
 import streamlit as st
 
 from engine import choices, history, saturation
+from engine.family import Plan
 from engine.preprocess import KINDS
 from ui.loaders import dataset
 
@@ -75,3 +76,32 @@ def mismatch(key, fp, _model):
     ds = dataset()
     x = ds.images("test").reshape(ds.size("test"), -1)
     return saturation.mismatch(_model, x, ds.labels("test"), fitted(key))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def predictions(key, fp, _model):
+    """The digits a model (fingerprint fp) answers for every test image, (n,) int: for McNemar's test between models."""
+    ds = dataset()
+    return _model.predict(ds.images("test").reshape(ds.size("test"), -1))
+
+
+def swept_eps(catalog):
+    """(the whitening eps values the shipped pre-whiten swept, the one it chose): from its card, else the family's plan."""
+    model = catalog.get(SHIPPED["whiten"])
+    entry = (model.card.get("family") or {}) if model is not None else {}
+    grid = (entry.get("grid") or {}).get("eps")
+    if isinstance(grid, list) and grid and all(isinstance(e, int | float) and e > 0 for e in grid):
+        return tuple(float(e) for e in sorted(grid)[:8]), (entry.get("tuned") or {}).get("eps")
+    return Plan().eps, None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def whiten_by_eps(key, eps, index):
+    """[(filter (28, 28), test image index whitened (28, 28))] at each eps (a tuple): what eps does to whitening."""
+    return choices.whiten_by_eps(fitted(key)["whiten"], dataset().images("test")[index], eps=eps)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def whiten_ratios(key, eps):
+    """{eps: the faintest direction's gain over the strongest's} of the fitted whitening at each eps (a tuple)."""
+    return {e: choices.whitening_gain_ratio(fitted(key)["whiten"], e) for e in eps}
