@@ -1,7 +1,7 @@
 """Single image: one digit in (an MNIST image, a drawing or an uploaded photo) and everything the network does with it.
 
 Answer first: the input and the network's answer side by side on the first screen, the live network under the answer,
-then the detailed sections (ui/single/sections.py) in reading order.
+then the detailed sections (ui/single/sections.py) in tabs, in reading order.
 """
 import streamlit as st
 
@@ -36,20 +36,26 @@ with right:
         network.answer(tr, label=picked.label)
         network.view(model, tr)
 
-# --- below: how the answer came about, section by section
-if picked.digitized is not None:
-    sections.steps(picked.digitized)
+# --- below: how the answer came about, one tab per section (all drawn, so the report has them all; only one takes room)
 if tr is not None:
     draft = report.Draft(title=t("single.report_title", name=picked.name, model=model_id), intro=t("single.report_intro"))
     reportbutton.offer(draft, model_id=model_id, model=model, key="single_report",
                        file_name_parts=("mnist-single", model_id, picked.name))
-    sections.input_section(model, tr, picked.pixels, picked.name, draft, said=said)
-    sections.answer_section(model_id, model, tr, picked.pixels, picked.label, draft, others=others, catalog=catalog)
-    if model.n_layers > 1:
-        sections.hidden_section(model, tr, draft)
-    sections.why_section(model, tr, picked.pixels, pred, draft)
-    if model.n_layers > 1:
-        sections.near_section(ds, model_id, model, tr, pred, draft)
+    tabs = sections.tabs(model, pred)
+    with tabs["input"]:
+        if picked.digitized is not None:
+            sections.steps(picked.digitized)
+        sections.input_section(model, tr, picked.pixels, picked.name, draft, said=said)
+    with tabs["answer"]:
+        sections.answer_section(model_id, model, tr, picked.pixels, picked.label, draft, others=others, catalog=catalog)
+    if "hidden" in tabs:
+        with tabs["hidden"]:
+            sections.hidden_section(model, tr, draft)
+    with tabs["why"]:
+        sections.why_section(model, tr, picked.pixels, pred, draft)
+    if "near" in tabs:
+        with tabs["near"]:
+            sections.near_section(ds, model_id, model, tr, pred, draft)
 
 urlstate.write(input=picked.source, split=st.session_state["single_split"], index=st.session_state["single_index"],
                compare=st.session_state["single_compare_model"] if st.session_state.get("single_compare") else None,

@@ -14,9 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
 OUT = ROOT / "docs" / "img"
 TESTS = ["tests/browser/test_browser_answer_first.py", "tests/browser/test_browser_home_dataset.py",
-         "tests/browser/test_browser_evaluate.py"]
+         "tests/browser/test_browser_evaluate.py", "tests/browser/test_browser_languages.py::test_every_page_in_three_languages",
+         "tests/browser/test_browser_phone.py::test_each_view_fits_a_phone"]
 KEEP = {"answer-first-single": "single", "answer-first-drawn": "single-drawn", "answer-first-photo": "single-photo",
-        "answer-first-home": "home", "dataset": "dataset", "evaluate": "evaluate"}  # screenshot -> docs name
+        "answer-first-home": "home", "dataset": "dataset", "evaluate": "evaluate",
+        **{f"lang-{lang}-{page}": f"{page}-{lang}" for lang in ("zh", "ja") for page in ("home", "single")}}  # screenshot -> docs name
+PHONE = ("home", "dataset", "single", "evaluate", "preprocess", "train", "glossary")  # phone-NAME.png: a 390 x 844 first screen
 TOP = 900  # px of the page kept: the first screen of a 1440 x 900 window
 WIDTH = 1100  # px wide in docs/: sharp on a laptop, small in the repository
 
@@ -29,6 +32,12 @@ def crop(src, dest):
         im.save(dest, optimize=True)
 
 
+def keep(src, dest):
+    """The screenshot src as it is (a phone's first screen, at the phone's 2 device pixels a CSS pixel), optimised, at dest."""
+    with Image.open(src) as im:
+        im.save(dest, optimize=True)
+
+
 def main():
     if not os.environ.get("MNIST_DIR"):
         sys.exit("Set MNIST_DIR to the folder with the four MNIST files first: the screenshots show real digits.")
@@ -38,6 +47,9 @@ def main():
     for shot, name in KEEP.items():
         crop(SHOTS / f"{shot}.png", OUT / f"{name}.png")
         print(f"docs/img/{name}.png")
+    for name in PHONE:
+        keep(SHOTS / f"phone-{name}.png", OUT / f"phone-{name}.png")
+        print(f"docs/img/phone-{name}.png")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 from engine.model import MLP
 from engine.modelfile import load_model, save_model
 from tests import apptest_helpers
-from tests.apptest_helpers import array, assert_no_exception, figure_titled, image_captions, page_text, plotly_figures, run_page
+from tests.apptest_helpers import array, assert_no_exception, image_captions, page_text, plotly_figures, run_page
 from tests.photos import encode, ring, seven
 from ui.single import state as single_state
 from ui.stats import percent
@@ -37,6 +37,18 @@ def forward(P, pixels):
         a_s.append(a)
         z_s.append(h)
     return a_s, z_s
+
+
+def title_of(fig):
+    """A figure's title as one line: the page breaks long ones into lines (<br>) to fit a phone."""
+    return fig["layout"].get("title", {}).get("text", "").replace("<br>", " ")
+
+
+def figure_titled(at, words):
+    """The one plotly figure whose title, read as one line, contains words."""
+    found = [f for f in plotly_figures(at) if words in title_of(f)]
+    assert len(found) == 1, [title_of(f) for f in plotly_figures(at)]
+    return found[0]
 
 
 def bars(at, words):
@@ -103,14 +115,14 @@ def test_softmax_breakdown_shows_the_arithmetic(app_env):
     x, _ = app_env["test"]
     at = run_page("single", query={"index": 3})
     a, z = forward(net("default"), x[3])
-    table = at.dataframe[0].value
+    table = at.table[0].value
     logits = table["score a3"].astype(float).to_numpy()
     np.testing.assert_allclose(logits, a[-1], atol=2e-3)
     shifted = table["score − max"].astype(float).to_numpy()
     np.testing.assert_allclose(shifted, a[-1] - a[-1].max(), atol=2e-3)
     e = table["exp(score − max)"].astype(float).to_numpy()
     np.testing.assert_allclose(e, np.exp(a[-1] - a[-1].max()), atol=1e-4)
-    np.testing.assert_allclose(table["÷ sum = probability"].astype(float).to_numpy(), z[-1], atol=1e-5)
+    np.testing.assert_allclose(table["÷ sum = y"].astype(float).to_numpy(), z[-1], atol=1e-5)
     assert f"divide each by their sum ({np.exp(a[-1] - a[-1].max()).sum():.5f})" in page_text(at)
 
 
@@ -195,7 +207,7 @@ def test_any_depth_and_relu(app_env):
         params[f"b{i}"] = rng.normal(0, 0.1, n).astype(np.float32)
     save_model(MLP(params, activation="relu", card={"title": "deep relu"}), Path(os.environ["MNIST_EXPLORER_MODELS"]) / "deep.npz")
     at = run_page("single", query={"model": "deep", "index": 2})
-    titles = [f["layout"]["title"]["text"] for f in plotly_figures(at)]
+    titles = [title_of(f) for f in plotly_figures(at)]
     assert [s for s in titles if s.startswith("Layer")] == [f"Layer {i}: {n} units, sorted by activation z (most active top left)"
                                                             for i, n in ((1, 30), (2, 20), (3, 12))]
     assert "Every hidden unit on the ReLU curve" in titles

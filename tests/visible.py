@@ -91,7 +91,7 @@ def texts(at):
         if kind == "UnknownElement" and hasattr(proto, "spec") and proto.spec:  # a plotly chart
             out += figure_texts(proto.spec)
             continue
-        if kind == "Dataframe":
+        if kind in ("Dataframe", "Table"):
             out += _table_texts(node)
             continue
         for f, v in proto.ListFields():
@@ -106,8 +106,8 @@ def texts(at):
 
 
 def _table_texts(df):
-    """A dataframe's column headers as shown (column_config labels win over the frame's own names) and its text cells."""
-    config = json.loads(df.proto.columns or "{}")
+    """A dataframe's or table's column headers as shown (column_config labels win over the frame's own names) and its text cells."""
+    config = json.loads(getattr(df.proto, "columns", "") or "{}")  # st.table has no column_config
     table = df.value
     out = [str((config.get(str(c)) or {}).get("label") or c) for c in table.columns]
     return out + [v for col in table.columns for v in table[col].tolist() if isinstance(v, str)]

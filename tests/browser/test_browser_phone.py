@@ -1,14 +1,14 @@
-"""Every page but /single on a phone (390 × 844, touch, a phone's User-Agent) in Chromium on real MNIST and the book's
-weights: nothing wider than the screen, every word of every chart inside its chart, no plotly toolbar, thumbnails in
-reading order, and each view at most six screens long. A screenshot of each view's first screen and of its whole length.
+"""Every page on a phone (390 × 844, touch, a phone's User-Agent) in Chromium on real MNIST and the book's weights:
+nothing wider than the screen, every word of every chart inside its chart, no plotly toolbar, thumbnails in reading
+order, and each view at most six screens long. A screenshot of each view's first screen and of its whole length.
 
-/single is another engineer's work in progress: it is left out here, measured by hand and reported in issue 15.
+/single's five sections are tabs: each one, its explanations unfolded, fits too, the softmax formula and table whole.
 """
 import re
 
 import pytest
 
-from tests.browser.conftest import IGNORED_404, assert_clean, open_page, screenshot
+from tests.browser.conftest import IGNORED_404, assert_clean, open_page, screenshot, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.mnist]
 
@@ -19,6 +19,7 @@ MAX_HEIGHT = 6 * PHONE["height"]  # 5,064 px: six screens, the issue's bound for
 # name: (address, a text the view shows once drawn); each tab is a view of its own, opened from its link
 VIEWS = {
     "home": ("/", "The network in plain words"),
+    "single": ("/single?index=8", "The network's answer"),
     "dataset": ("/dataset", "One image, pixel by pixel"),
     "dataset-mean": ("/dataset?tab=mean", "The average picture of each digit"),
     "dataset-hist": ("/dataset?tab=hist", "How often each pixel value"),
@@ -71,6 +72,21 @@ MEASURE = """() => {
 }"""
 
 
+SINGLE_TABS = ("1 · Input", "2 · Probabilities", "3 · Hidden layers", "4 · Why", "5 · Similar images")
+# a formula or a table wider than the room it is given: KaTeX and st.table scroll it sideways inside that room,
+# so the page does not scroll, but the end of the formula (or the probability column) is out of sight
+SCROLLED = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('[role="tabpanel"]:not([hidden]) .katex-html, [role="tabpanel"]:not([hidden]) table')) {
+    const box = el.getBoundingClientRect(), room = el.closest('[data-testid="stElementContainer"]').getBoundingClientRect();
+    if (box.width > 0 && (box.left < room.left - 1 || box.right > room.right + 1))
+      out.push(`${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 30)}" spans ${Math.round(box.left)}-`
+               + `${Math.round(box.right)} px in room ${Math.round(room.left)}-${Math.round(room.right)}`);
+  }
+  return out;
+}"""
+
+
 @pytest.fixture
 def phone(browser):
     """A fresh browser context that looks like a phone to the page and to the server; yields (page, console errors)."""
@@ -107,6 +123,28 @@ def test_each_view_fits_a_phone(phone, app_url, book_weights, view):
     assert m["cut"] == [], "chart words outside their chart: " + "; ".join(m["cut"])
     assert m["modebars"] == 0  # a tap would show plotly's toolbar over the chart's title
     assert m["height"] <= MAX_HEIGHT, f"{view} is {m['height']:,} px high, more than six screens ({MAX_HEIGHT:,} px)"
+    assert_clean(page, errors)
+
+
+def test_every_section_of_single_fits_a_phone_with_its_explanations_open(phone, app_url, book_weights):
+    page, errors = phone
+    open_page(page, app_url, "/single?index=8", "The network's answer")
+    formulas = 0
+    for n, name in enumerate(SINGLE_TABS, start=1):
+        page.get_by_role("tab", name=name).click()
+        for summary in page.locator('[role="tabpanel"]:visible [data-testid="stExpander"] summary').all():
+            summary.click()  # "📖 How ... works": folded as the page opens, read here unfolded
+        wait_idle(page)
+        page.wait_for_timeout(700)
+        m = page.evaluate(MEASURE)
+        print(f"{name}: {m['height']:,} px high with its explanations open")
+        whole_screenshot(page, f"phone-single-tab{n}-whole", m["height"])
+        assert m["scrollWidth"] <= PHONE["width"] and m["wide"] == [], (name, m["wide"])
+        assert m["cut"] == [], (name, m["cut"])
+        assert page.evaluate(SCROLLED) == [], name  # the softmax formula and its table fit the screen whole
+        formulas += page.locator('[role="tabpanel"]:visible .katex-html').count()
+        assert m["height"] <= MAX_HEIGHT, f"{name} is {m['height']:,} px high with its explanations open"
+    assert formulas >= 1  # the check above saw the softmax formula
     assert_clean(page, errors)
 
 

@@ -18,14 +18,21 @@ def answer(page):
 
 def test_single_page_from_a_link(page, app_url, console_errors):
     page.set_viewport_size(TALL)
-    open_page(page, app_url, "/single?split=test&index=8&model=pre-unit", "5. The most similar training images")
+    open_page(page, app_url, "/single?split=test&index=8&model=pre-unit", "5 · Similar images")  # the last section's tab
     assert page.get_by_text("test #8, labelled").first.is_visible()
-    for title in ("test #8 as 28 × 28 pixel values", "Probabilities of model pre-unit", "Layer 1: 50 units",
-                  "Layer 2: 100 units", "Every hidden unit on the sigmoid curve", "Which pixels move the score"):
-        assert page.get_by_text(title).first.is_visible(), title
+    # the five sections are tabs: every chart is on the page, each shows once its tab is open
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 9
     assert len(page.locator('[data-testid="stImage"]').all()) == 1 + 8  # the digit read, the nearest training images
+    for tab, titles in (("1 · Input", ["test #8 as 28 × 28 pixel values"]), ("2 · Probabilities", ["Probabilities of model pre-unit"]),
+                        ("3 · Hidden layers", ["Layer 1: 50 units", "Layer 2: 100 units", "Every hidden unit on the sigmoid curve"]),
+                        ("4 · Why", ["Which pixels move the score"]), ("5 · Similar images", ["5. The most similar training images"])):
+        page.get_by_role("tab", name=tab).click()
+        for title in titles:
+            page.get_by_text(title).first.wait_for(timeout=10_000)  # shown, not only present
+        page.wait_for_timeout(300)
+    assert [i.is_visible() for i in page.locator('[data-testid="stImage"]').all()] == [True] * 9  # the nearest 8 are open now
     assert page.locator("svg.network-view circle").count() >= 10 + 2 * 12  # outputs, the most active hidden units
+    page.get_by_role("tab", name="1 · Input").click()
     screenshot(page, "single")
     page.get_by_role("button", name="Next mistake").click()
     page.get_by_text("This image is one of them: mistake 1 of").wait_for(timeout=60_000)

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from engine import units
-from ui.charts import INK
+from ui.charts import INK, title_margin, wrap
 from ui.stats import percent
 
 PICKED, OTHER, TRUE = "#3b5bdb", "#adb5bd", "#2b8a3e"  # the answer in the app's blue, the rest grey, the truth in green
@@ -27,11 +27,17 @@ PIXEL_Y = {"autorange": "reversed", "scaleanchor": "x", "constrain": "domain"}  
 
 
 def _figure(data, *, title, height, x_title=None, y_title=None, xaxis=None, yaxis=None, **layout):
-    """A go.Figure from plain trace dicts and layout options, with ui.charts' title and margins."""
+    """A go.Figure from plain trace dicts and layout options, with ui.charts' title and margins.
+
+    A title too long for a 390 px phone is broken into lines (ui.charts.wrap); each extra line adds its height to the
+    figure, so the plot keeps the height it was given.
+    """
+    title = wrap(title)
+    top = title_margin(title)
     # one constructor call validates everything once: about 3x faster than add_* / update_* chains,
     # which matters on a page that draws ten charts per rerun
     return go.Figure({"data": data, "layout": {
-        "title": {"text": title}, "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "height": height,
+        "title": {"text": title}, "margin": {"l": 10, "r": 10, "t": top, "b": 10}, "height": height + top - title_margin(""),
         "xaxis": {"title": {"text": x_title}, **(xaxis or {})}, "yaxis": {"title": {"text": y_title}, **(yaxis or {})},
         **layout}})
 
@@ -87,7 +93,8 @@ def unit_grid(a, z, *, title, order=None, unit_name="unit", zmax=None, height=No
     cells = {"type": "heatmap", "z": zg, "zmin": 0, "zmax": top or 1.0, "colorscale": "Viridis", "xgap": 2, "ygap": 2,
              "customdata": custom, "colorbar": {"thickness": 12, "title": {"text": "z"}},
              "hovertemplate": f"{unit_name} %{{customdata[0]:.0f}}<br>a = %{{customdata[1]:.3f}}<br>z = %{{z:.4f}}<extra></extra>"}
-    return _figure([cells], title=title, height=height or 90 + 34 * rows, xaxis={**HIDDEN, **PIXEL_X}, yaxis={**HIDDEN, **PIXEL_Y})
+    # 28 px a line: a phone's 10 cells across are about that wide, so the grid fills its height there and on a desktop
+    return _figure([cells], title=title, height=height or 90 + 28 * rows, xaxis={**HIDDEN, **PIXEL_X}, yaxis={**HIDDEN, **PIXEL_Y})
 
 
 def activation_chart(a_list, z_list, *, activation, names, title, x_title, y_title, saturated_text, unit_name="unit",
@@ -110,7 +117,9 @@ def activation_chart(a_list, z_list, *, activation, names, title, x_title, y_tit
                                 "line": {"width": 0.5, "color": "white"}},
                      "hovertemplate": f"{name}, {unit_name} %{{customdata}}<br>a = %{{x:.3f}}<br>z = %{{y:.4f}}<extra></extra>"})
     return _figure(data, title=title, height=height, x_title=x_title, y_title=y_title, shapes=shapes, annotations=notes,
-                   legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+                   # inside the plot's top left, which both curves leave empty: above it, a phone's title runs into it
+                   legend={"orientation": "h", "y": 0.99, "x": 0.01, "xanchor": "left", "yanchor": "top",
+                           "bgcolor": "rgba(255,255,255,0.8)"},
                    xaxis={"range": [lo, hi], "zeroline": True})
 
 
@@ -132,26 +141,33 @@ def contributions_chart(parts, *, title, x_title, unit_name="unit", k=10, height
                    yaxis={"autorange": "reversed", "type": "category"})
 
 
-def template_grid(images, *, names, title, cols=8, height=None):
-    """Weight templates (k, 28, 28) side by side on one diverging scale around 0 (red raises the unit, blue lowers it)."""
+def template_grid(images, *, units, z, names, title, cols=4, height=None):
+    """Weight templates (k, 28, 28) of units (k,) with activations z (k,), cols to a line, on one diverging scale around 0
+    (red raises the unit, blue lowers it); names (k,) are the hover's words for each unit.
+
+    Four templates to a line leave each about 65 px on a 390 px phone: room for "#12" over "z = 0.97", not for
+    "ニューロン 12 (z = 0.97)", so the full name is in the hover.
+    """
     images = np.asarray(images, np.float64)
     k, h, w = images.shape
-    gap = 3
+    gap, label = 3, 18  # between templates, and above each for its two lines of 11 px (in pixels of the template: 2 px on a phone)
     top = float(np.percentile(np.abs(images), 99.5)) or 1.0  # one extreme weight must not wash out the other templates
     rr, cc = np.mgrid[0:h, 0:w]
     pixel = np.dstack([rr, cc])  # (h, w, 2): hover reads the template's own [row, col]
     data, notes = [], []
-    for i, name in enumerate(names):
+    for i, (unit, act, name) in enumerate(zip(units, z, names, strict=True)):
         r, c = divmod(i, cols)
-        x0, y0 = c * (w + gap), r * (h + gap + 3)
+        x0, y0 = c * (w + gap), r * (h + label)
         data.append({"type": "heatmap", "z": images[i], "x0": x0, "y0": y0, "customdata": pixel, "coloraxis": "coloraxis",
                      "hovertemplate": f"{name}: [%{{customdata[0]}}, %{{customdata[1]}}] = %{{z:.3f}}<extra></extra>"})
-        notes.append({"x": x0 + w / 2 - 0.5, "y": y0 - 1.2, "text": name, "showarrow": False, "yanchor": "bottom",
-                      "font": {"size": 11}})
-    rows = -(-k // cols)
-    return _figure(data, title=title, height=height or 70 + 150 * rows, annotations=notes,
+        notes.append({"x": x0 + w / 2 - 0.5, "y": y0 - 1, "text": f"#{int(unit)}<br>z = {float(act):.2f}", "showarrow": False,
+                      "yanchor": "bottom", "font": {"size": 11}})
+    rows, across = -(-k // cols), min(k, cols)
+    x = {"range": [-0.5, across * (w + gap) - gap - 0.5]}
+    y = {"range": [rows * (h + label) - label - 0.5, -label + 0.5]}  # reversed (row 0 on top), the first labels inside
+    return _figure(data, title=title, height=height or 60 + 150 * rows, annotations=notes,
                    coloraxis={"colorscale": DIVERGING, "cmin": -top, "cmax": top, "colorbar": {"thickness": 12}},
-                   xaxis={**HIDDEN, **PIXEL_X}, yaxis={**HIDDEN, **PIXEL_Y})
+                   xaxis={**HIDDEN, **PIXEL_X, **x}, yaxis={**HIDDEN, **PIXEL_Y, "autorange": False, **y})
 
 
 def saliency_overlay(digit, grad, *, title, x_title="col", y_title="row", height=420):

@@ -15,6 +15,7 @@ from ui.single import state as ss
 SPLITS = ("test", "train")
 SOURCES = ("mnist", "draw", "upload")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
+READ_PX = 112  # the digit the net reads, 4 px a pixel: beside its caption on a 390 px phone
 
 
 class Picked(NamedTuple):
@@ -56,14 +57,15 @@ def source():
 def choose(source, ds, model_id, model):
     """Draw the picker of this source (split and number, the canvas, or the uploader); returns Picked."""
     if source == "mnist":
-        c = st.columns([1, 1], vertical_alignment="bottom")
-        split = c[0].radio(t("single.split"), SPLITS, key="single_split", horizontal=True, on_change=ss.clamp_index,
-                           args=(ds,), format_func=lambda s: t(f"single.split_{s}"))
-        index = c[1].number_input(t("single.index", last=f"{ds.size(split) - 1:,}"), min_value=0, max_value=ds.size(split) - 1,
+        # lines that wrap, not columns that stack: two short lines on a phone, so the answer card comes sooner
+        line = st.container(horizontal=True, vertical_alignment="bottom")
+        split = line.radio(t("single.split"), SPLITS, key="single_split", horizontal=True, on_change=ss.clamp_index,
+                           args=(ds,), format_func=lambda s: t(f"single.split_{s}"), width="content")
+        index = line.number_input(t("single.index", last=f"{ds.size(split) - 1:,}"), min_value=0, max_value=ds.size(split) - 1,
                                   step=1, key="single_index")
-        c = st.columns([1, 1])
-        c[0].button(t("single.random"), icon="🎲", on_click=ss.pick_random, args=(ds,), width="stretch", key="single_random")
-        c[1].button(t("single.next_mistake"), icon="⏭️", on_click=ss.pick_next_mistake, args=(ds, model_id, model),
+        line = st.container(horizontal=True)
+        line.button(t("single.random"), icon="🎲", on_click=ss.pick_random, args=(ds,), width="stretch", key="single_random")
+        line.button(t("single.next_mistake"), icon="⏭️", on_click=ss.pick_next_mistake, args=(ds, model_id, model),
                     width="stretch", key="single_next", help=t("single.next_mistake_help"))
         return Picked(source, ds.images(split)[index], int(ds.labels(split)[index]), f"{t(f'single.split_{split}')} #{index}")
     if source == "draw":
@@ -105,18 +107,19 @@ def describe(picked, ds, model_id, model, pred):
 
     Returns the words said about an MNIST image (None for a drawing or an upload), for the report.
     """
-    words = None
+    words, notice = None, None
+    line = st.container(horizontal=True, vertical_alignment="center")  # the picture beside the words, also on a phone
+    if (picked.source != "draw" or picked.shared) and picked.pixels is not None:  # the canvas shows a drawing made here
+        line.image(png(picked.pixels, scale=4, invert=True), caption=t("single.what_it_reads"), width=READ_PX)
     if picked.source == "mnist":
         split, index = st.session_state["single_split"], st.session_state["single_index"]
         rank, wrong = ss.mistake_rank(ds, model_id, model, split, index)
         words = t("single.picked", name=picked.name, label=picked.label, wrong=f"{wrong:,}", n=f"{ds.size('test'):,}")
         words += (" " + t("single.mistake_answer", k=rank, wrong=f"{wrong:,}", d=pred)) if rank else ""
-        st.markdown(words)
+        line.container(gap=None).markdown(words)  # a stretching container shares the line, a bare text would take it whole
         notice = st.session_state.pop("single_notice", None)
-        if notice:
-            st.info(notice)
-    if (picked.source != "draw" or picked.shared) and picked.pixels is not None:  # the canvas shows a drawing made here
-        st.image(png(picked.pixels, scale=5, invert=True), caption=t("single.what_it_reads"))
+    if notice:
+        st.info(notice)
     if picked.shared:
         st.caption(t("single.shared_drawing_help"))
     return words

@@ -1,18 +1,29 @@
-"""The single-image page's detailed sections below the answer, in reading order, each with its explanation in an expander.
+"""The single-image page's detailed sections below the answer, one tab each, each with its explanation in an expander.
 
 1. the input, 2. the ten probabilities and softmax, 3. the hidden layers, 4. what drove the answer, 5. the nearest training
 images. Each draws into the page and into the report Draft; the numbers all come from one engine.explain.Trace.
+Every tab is drawn (the report holds every section), and only the open one takes room: on a phone the page is the answer
+and one section long. Pictures go in lines that wrap (ui.layout.cells), numbers on a line that wraps (ui.layout.line).
 """
 import streamlit as st
 
 from engine import explain, units
-from ui import charts, models, nav, panels, urlstate
+from ui import charts, layout, models, nav, panels, urlstate
 from ui.i18n import t
 from ui.single import charts as sc
 from ui.single import state as ss
 from ui.stats import percent
 
 NEIGHBOURS = 8
+TABS = ("input", "answer", "hidden", "why", "near")  # the sections, in reading order
+# the softmax of the book's ch. 3.5.2 with its overflow guard, the maximum named first: two short lines fit a phone
+SOFTMAX = r"\begin{gathered} m = \max_i a_i \\ y_k = \frac{\exp(a_k - m)}{\sum_{i=0}^{9} \exp(a_i - m)} \end{gathered}"
+
+
+def tabs(model, pred):
+    """{section: tab} for the sections this model has (a net with no hidden layer has neither 3 nor 5), in page order."""
+    shown = [s for s in TABS if model.n_layers > 1 or s not in ("hidden", "near")]
+    return dict(zip(shown, st.tabs([t(f"single.tab_{s}", d=pred) for s in shown]), strict=True))
 
 
 def explained(title, *texts, draft=None):
@@ -25,11 +36,11 @@ def explained(title, *texts, draft=None):
 
 
 def steps(digitized):
-    """A drawing or photo made into an MNIST digit: the six pictures in a row, and what happened."""
+    """A drawing or photo made into an MNIST digit: its pictures step by step, on lines that wrap, and what happened."""
     st.markdown(f"**{t('single.steps_head')}**")
     strip = sc.step_strip([(t(f"single.step_{k}"), img) for k, (_, img) in enumerate(digitized.steps(), start=1)])
-    for col, (title, png) in zip(st.columns(len(strip)), strip, strict=True):
-        col.image(png, caption=title)
+    for cell, (title, png) in zip(layout.cells(len(strip), width=layout.THUMB_PX, key="single_steps"), strip, strict=True):
+        cell.image(png, caption=title, width="stretch")
     st.caption(t("single.steps_read_inverted" if digitized.inverted else "single.steps_read"))
 
 
@@ -63,22 +74,22 @@ def answer_section(model_id, model, tr, pixels, label, draft, *, others, catalog
     draft.number(t("single.margin"), t("single.points", v=percent(top.margin)))
     if label is not None:
         draft.number(t("single.true_label"), f"{label} {t('single.right') if label == pred else t('single.wrong')}")
-    m = st.columns(4)
-    m[0].metric(t("single.predicted"), f"{top.first}", t("single.pct", p=percent(top.p_first)), delta_color="off",
-                delta_arrow="off")
-    m[1].metric(t("single.runner_up"), f"{top.second}", t("single.pct", p=percent(top.p_second)), delta_color="off",
-                delta_arrow="off")
-    m[2].metric(t("single.margin"), t("single.points", v=percent(top.margin)), help=t("single.margin_help"))
+    m = layout.line(key="single_numbers")  # four numbers: one line on a desktop, two on a phone
+    m.metric(t("single.predicted"), f"{top.first}", t("single.pct", p=percent(top.p_first)), delta_color="off",
+             delta_arrow="off", width="content")
+    m.metric(t("single.runner_up"), f"{top.second}", t("single.pct", p=percent(top.p_second)), delta_color="off",
+             delta_arrow="off", width="content")
+    m.metric(t("single.margin"), t("single.points", v=percent(top.margin)), help=t("single.margin_help"), width="content")
     if label is not None:
-        m[3].metric(t("single.true_label"), f"{label}", t("single.right") if label == pred else t("single.wrong"),
-                    delta_color="green" if label == pred else "red", delta_arrow="off")
+        m.metric(t("single.true_label"), f"{label}", t("single.right") if label == pred else t("single.wrong"),
+                 delta_color="green" if label == pred else "red", delta_arrow="off", width="content")
     compare = False
     if others:
         cc = st.columns([1, 2], vertical_alignment="center")
         compare = cc[0].toggle(t("single.compare"), key="single_compare", help=t("single.compare_help"))
         if compare:
-            other_id = cc[1].selectbox(t("single.compare_with"), others, key="single_compare_model",
-                                       format_func=lambda mid: models.title(mid, catalog[mid]))
+            labels = {m: models.title(m, catalog[m]) for m in others}  # in this run's language, as the sidebar's
+            other_id = cc[1].selectbox(t("single.compare_with"), others, key="single_compare_model", format_func=labels.__getitem__)
     proba = dict(x_title=t("single.digit"), y_title=t("single.probability"), true_label=label, true_text=t("single.true_mark"))
     left, right = st.columns(2, gap="large")
     with left:
@@ -106,8 +117,8 @@ def answer_section(model_id, model, tr, pixels, label, draft, *, others, catalog
         with st.expander(f"📖 {t('single.softmax_head')}"):
             st.markdown(t("single.answer_words", L=L))
             st.markdown(words)
-            st.latex(r"y_k = \frac{\exp(a_k - \max_i a_i)}{\sum_{i=0}^{9} \exp(a_i - \max_i a_i)}")
-            st.dataframe(table, hide_index=True, width="stretch")
+            st.latex(SOFTMAX)
+            st.table(table, hide_index=True, border="horizontal")  # static: headers wrap, so it fits a phone
         draft.text(t("single.answer_words", L=L))
         draft.text(f"**{t('single.softmax_head')}**\n\n{words}")
         draft.table(heads, zip(*table.values(), strict=True))
@@ -160,7 +171,8 @@ def why_section(model, tr, pixels, pred, draft):
                      how_to_read=t("single.saliency_read", d=pred), filename="single-saliency", draft=draft)
     if L > 1:
         top_units = explain.most_active(tr.z[0], k=8)
-        panels.chart(sc.template_grid(explain.templates(model, top_units), title=t("single.templates_title"),
+        panels.chart(sc.template_grid(explain.templates(model, top_units), units=top_units, z=tr.z[0][top_units],
+                                      title=t("single.templates_title"),
                                       names=[t("single.unit_z", k=int(k), z=f"{tr.z[0][k]:.2f}") for k in top_units]),
                      how_to_read=t("single.templates_read"), filename="single-templates", draft=draft)
 
@@ -177,8 +189,9 @@ def near_section(ds, model_id, model, tr, pred, draft):
     st.markdown(words)
     draft.text(words)
     draft.gallery([(png, f"#{i} · {lab}\nd = {d:.2f}") for i, d, lab, png in zip(idx, dist, labs, thumbs, strict=True)])
-    for col, i, d, lab, png in zip(st.columns(NEIGHBOURS), idx, dist, labs, thumbs, strict=True):
-        with col:
+    cells = layout.cells(NEIGHBOURS, width=layout.THUMB_PX, key="single_near")  # 8 to a line on a desktop, 3 on a phone
+    for cell, i, d, lab, png in zip(cells, idx, dist, labs, thumbs, strict=True):
+        with cell:
             st.image(png, caption=f"#{i} · {lab}", width="stretch")
             st.caption(f"d = {d:.2f}")
             nav.link("single", label=t("single.open"), icon="🔍", width="stretch",
