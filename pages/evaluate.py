@@ -117,7 +117,7 @@ urlstate.write(split=which, tab=tab_id, **url, defaults=DEFAULTS)
 
 pre = model.card.get("preprocess") or {}
 kind = pre.get("kind") if pre.get("kind") in DESCRIPTIONS else "unit"
-with st.expander(t("evaluate.card_head", title=panels.plain(model.card.get("title") or model_id)), icon="🪪"):
+with st.expander(t("evaluate.card_head", title=panels.plain(models.title(model_id, model))), icon="🪪"):
     st.markdown(t("evaluate.preprocess", kind=kind, what=t(f"card.pre_{kind}")))
     panels.model_card(model_id, model)
 

@@ -59,7 +59,7 @@ def test_card_text_stays_text_in_the_card_and_the_picker(app_env):
     assert re.fullmatch(r"- \*\*Provenance:\*\* `[^`\n]*`", prov), prov  # the whole text inside one code span
     assert "\x00" not in card and "\u2028" not in card
     label = at.selectbox(key="model_pick").format_func("session:evil")
-    assert "\n" not in label and label.startswith("Evil # Heading")
+    assert label.startswith("evil (trained here): ") and "Evil" not in label  # built by the app: the card's title is not used
 
 
 def test_the_report_of_a_model_with_control_characters_downloads(app_env):

@@ -3,6 +3,7 @@
 A card is data from a file (JSON): its numbers and code names (sigmoid, adam, unit) read the same everywhere, its
 English sentences are replaced by translated ones where the app knows their shape, and shown as typed otherwise.
 """
+import math
 import re
 
 from engine.preprocess import KINDS
@@ -12,12 +13,23 @@ from ui.inert import one_line
 TRAINING = ("optimizer", "lr", "epochs", "batch_size")  # the settings a reader can compare between two models
 PROVENANCE = ("trainer", "numpy", "seed", "data")  # the trainer's record minus its hashes (for a checker, not a reader)
 DATA = re.compile(r"^([\d,]+) training images; ([\d,]+) held out for validation")  # engine.train's own sentence
+FOREIGN = ("upload:", "shared:")  # ids of models whose card someone else wrote: its title is shown, as typed
 
 
 def _code(text):
     """text as an inline code span (identifiers, versions, the file's own words): shown exactly, never as Markdown."""
     text = one_line(text).replace("`", "'")
     return f"`{text}`" if text else ""
+
+
+def accuracy(card):
+    """The card's test accuracy in [0, 1] (its 'test_accuracy', or an older card's 'accuracy'), or None if it has none that
+    is a number in that range (a card from a file may say anything)."""
+    for key in ("test_accuracy", "accuracy"):
+        v = card.get(key)
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1:
+            return float(v)
+    return None
 
 
 def preprocessing(card):
@@ -55,17 +67,18 @@ def provenance(card):
 
 
 def rows(model_id, model):
-    """[(label, Markdown value)] of the card summary: id, layers, activation, preprocessing, accuracy, training, provenance."""
+    """[(label, Markdown value)] of the card summary: id, layers, activation, preprocessing, accuracy, training, provenance,
+    and for an uploaded or shared model the title its file gives (the app's own title is modeltitles.title)."""
     card = model.card
     out = [(t("card.id"), _code(model_id)),
            (t("card.layers"), " → ".join(str(s) for s in model.sizes)),
            (t("card.activation"), f"{model.activation} → softmax"),
            (t("card.preprocess"), preprocessing(card))]
-    for key in ("test_accuracy", "accuracy"):
-        if isinstance(card.get(key), int | float):
-            out.append((t("card.accuracy"), f"{card[key]:.2%}"))
-            break
+    if (acc := accuracy(card)) is not None:
+        out.append((t("card.accuracy"), f"{acc:.2%}"))
     for label, value in ((t("card.training"), training(card)), (t("card.provenance"), provenance(card))):
         if value:
             out.append((label, value))
+    if str(model_id).startswith(FOREIGN) and isinstance(card.get("title"), str) and card["title"].strip():
+        out.append((t("card.file_title"), _code(one_line(card["title"], most=120))))  # the author's words, as typed
     return out

@@ -15,8 +15,7 @@ import streamlit as st
 from engine import debris
 from engine.errors import EngineError, ModelFormatError
 from engine.modelfile import load_model
-from ui import loaders, share
-from ui.inert import one_line
+from ui import loaders, modeltitles, share
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_PER_KIND = 5  # uploads, session-trained and shared models each: a short menu
@@ -62,9 +61,8 @@ def catalog():
 
 
 def title(model_id, model=None):
-    """A menu label: the card's title if it has one, and the id."""
-    t = one_line((model.card.get("title") if model is not None else None) or "", most=80)
-    return f"{t} ({model_id})" if t and t != model_id else model_id
+    """A menu label in the reader's language, built from the model (ui.modeltitles.label); the bare id without a model."""
+    return modeltitles.label(model_id, model) if model is not None else str(model_id)
 
 
 def clean_name(name):
@@ -123,8 +121,8 @@ def load_upload(file_name, data):
         raise type(e)(str(e).replace(str(path), shown).replace(path.name, shown)) from None
     finally:
         path.unlink(missing_ok=True)  # and a killed server's copy is swept at the next start
-    if suffix == ".pkl" or not model.card.get("title"):
-        model.card["title"] = f"Uploaded {shown}"
+    if suffix == ".pkl":  # the loader's own words for the book's weights, not a title the file gave
+        model.card.pop("title", None)
     if model.card.get("name") == path.stem:  # the temp file's name, not the user's
         model.card["name"] = clean_name(file_name)
     return model

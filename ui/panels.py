@@ -4,7 +4,7 @@ import re
 import streamlit as st
 
 from engine.modelfile import card_json
-from ui import cardrows, layout
+from ui import cardrows, layout, modeltitles
 from ui.i18n import t
 from ui.inert import one_line
 
@@ -34,7 +34,7 @@ def chart(fig, *, how_to_read, filename, key=None, draft=None):
 def model_card(model_id, model):
     """The active model's card: what it is, its shape, its preprocessing, where it came from; the full JSON on request."""
     with st.container(border=True):
-        st.markdown(f"**{plain(model.card.get('title') or model_id)}**")
+        st.markdown(f"**{plain(modeltitles.title(model_id, model))}**")
         st.markdown("\n".join(f"- **{k}:** {v}" for k, v in cardrows.rows(model_id, model)))
         with st.expander(t("card.json")):
             st.code(card_json(model), language="json", wrap_lines=True)  # a phone shows it all, no sideways scroll

@@ -5,8 +5,9 @@ import re
 import streamlit as st
 
 from engine.modelfile import card_json
-from ui import cardrows
+from ui import cardrows, modeltitles
 from ui.i18n import current_lang, t
+from ui.panels import plain
 
 
 def file_name(*parts):
@@ -15,10 +16,15 @@ def file_name(*parts):
     return (stem[:100] or "mnist-report") + ".html"
 
 
+def card_rows(model_id, model):
+    """A report's model card: the model's title in the reader's language (the page's card heading), then the card's rows."""
+    return [(t("card.model"), plain(modeltitles.title(model_id, model))), *cardrows.rows(model_id, model)]
+
+
 def builder(draft, *, model_id, model):
     """A zero-argument function returning the report's HTML; every word is translated now, while the page runs."""
     labels = {"made": t("report.made"), "card": t("report.card"), "card_json": t("card.json")}
-    return functools.partial(draft.html, card_rows=cardrows.rows(model_id, model), card_json=card_json(model),
+    return functools.partial(draft.html, card_rows=card_rows(model_id, model), card_json=card_json(model),
                              lang=current_lang(), labels=labels)
 
 

@@ -3,7 +3,7 @@ import streamlit as st
 
 from engine import modelstore
 from engine.errors import EngineError
-from ui import errors, loaders, models, share, shared_models, urlstate
+from ui import errors, loaders, models, modeltitles, share, shared_models, urlstate
 from ui.i18n import t
 from ui.inert import one_line
 from ui.panels import plain
@@ -87,8 +87,11 @@ def model_picker():
     urlstate.seed(models.PICK_KEY, "model", urlstate.read_choice("model", ids, default))
     if st.session_state.get(models.PICK_KEY) not in ids:  # evicted, or a stale value from another page's run
         st.session_state[models.PICK_KEY] = default
-    pick = side.selectbox(t("shell.model"), ids, key=models.PICK_KEY, format_func=lambda m: models.title(m, catalog[m]),
-                          help=t("shell.model_help"))
+    # labels made now, in this run's language (a format_func called later, as AppTest does, would make English ones);
+    # the short label in the box, the whole sentence in its help
+    labels, chosen = {m: models.title(m, catalog[m]) for m in ids}, st.session_state[models.PICK_KEY]
+    pick = side.selectbox(t("shell.model"), ids, key=models.PICK_KEY, format_func=labels.__getitem__,
+                          help=f"{t('shell.model_help')}\n\n{plain(modeltitles.title(chosen, catalog[chosen]))}")
     urlstate.write(model=pick, defaults={"model": default})
     _share_box(side, pick)
     missing = st.session_state.get(MISSING_KEY)

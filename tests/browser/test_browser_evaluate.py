@@ -56,7 +56,7 @@ def test_the_answer_and_a_clicked_cell_fit_the_first_screen(page, app_url, conso
     assert accuracy.locator('[data-testid="stMetricValue"]').inner_text() == "0.9352" and inside(page, accuracy)
     matrix = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="Confusion matrix")
     assert inside(page, matrix)  # the whole matrix, axis titles included, without scrolling
-    card = page.locator('[data-testid="stExpander"]').filter(has_text="About the model: Book weights")
+    card = page.locator('[data-testid="stExpander"]').filter(has_text="About the model: book (the book's weights)")
     assert card.bounding_box()["y"] > matrix.bounding_box()["y"] + matrix.bounding_box()["height"]  # folded, below
     screenshot(page, "evaluate-first-screen")
     box = matrix_marker(page, 3, 5).bounding_box()

@@ -11,7 +11,7 @@ import streamlit as st
 from engine import calibration, metrics
 from engine.explore import page_of
 from engine.modelfile import card_json
-from ui import cardrows, reportbutton, stats, urlstate
+from ui import reportbutton, stats, urlstate
 from ui.evaluate import charts as eval_charts
 from ui.evaluate import gallery
 from ui.evaluate import matrix as eval_matrix
@@ -142,7 +142,7 @@ def offer(ds, model_id, model, ev, which):
     w.update(made=t("report.made"), card=t("report.card"), card_json=t("card.json"))
     build = functools.partial(_html, ev, w=w, model_id=model_id, which=which, source_idx=source_idx, threshold=page_threshold(),
                               galleries=shown(ds, ev, split_name=split_name, source_idx=source_idx),
-                              card_rows=cardrows.rows(model_id, model), card=card_json(model), lang=current_lang())
+                              card_rows=reportbutton.card_rows(model_id, model), card=card_json(model), lang=current_lang())
     st.session_state["ev_report_html"] = build
     st.download_button(t("report.download"), data=build, file_name=reportbutton.file_name("mnist-evaluation", model_id, which),
                        mime="text/html", on_click="ignore", icon="📄", key="ev_report", help=t("report.download_help"))
