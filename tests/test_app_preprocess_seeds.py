@@ -12,6 +12,7 @@ from engine.modelfile import load_model, save_model
 from engine.train import TrainConfig, train
 from tests import apptest_helpers
 from tests.apptest_helpers import array, assert_no_exception, clear_caches, plotly_figures, run_page
+from tests.test_app_preprocess import forward  # the page's independent NumPy forward pass
 
 app_env = apptest_helpers.app_env  # fixture this module uses
 KINDS = ("raw", "unit", "center", "standardize", "whiten")
@@ -105,15 +106,6 @@ def install(tiny_models, accs):
     return out
 
 
-def forward(x, params):
-    """Predicted digits of a sigmoid MLP on prepared x, in NumPy (as tests/test_app_preprocess.py)."""
-    L = len(params) // 2
-    h = x.astype(np.float64)
-    for i in range(1, L + 1):
-        h = h @ params[f"W{i}"] + params[f"b{i}"]
-        if i < L:
-            h = 0.5 + 0.5 * np.tanh(h / 2)
-    return h.argmax(axis=1)
 
 
 def table_with(at, column):
