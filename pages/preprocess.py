@@ -62,15 +62,16 @@ with tabs["data"]:
         with st.spinner(t("prep.eps_running")):
             by_eps = train_cache.whiten_by_eps(ds.key, eps, index)
         mark = lambda e: f"ε {e:g}" + (f" ({t('prep.eps_chosen')})" if e == chosen else "")  # noqa: E731
-        with layout.cells(1, width=PANELS_PX, key="pp_eps_figure")[0]:
-            panels.chart(digit_panels([img for pair in by_eps for img in pair],
-                                      names=[t(f"prep.eps_{part}", eps=mark(e)) for e in eps for part in ("filter", "image")],
-                                      units=[t(u) for _ in eps for u in ("prep.unit_weight", "prep.eps_unit")],
-                                      title=t("prep.eps_title", i=index), robust=tuple(range(0, 2 * len(eps), 2))),
-                         how_to_read=t("prep.eps_read"), filename=f"preprocess-whiten-eps-{index}")
-        ratios = train_cache.whiten_ratios(ds.key, eps)
-        st.caption(t("prep.eps_ratios", ratios=t("prep.seeds_sep").join(t("prep.eps_ratio", eps=f"{e:g}", ratio=f"{r:,.3g}")
-                                                                        for e, r in ratios.items())))
+        with st.expander(t("prep.eps_head"), icon="🔍"):  # folded: a phone's page stays within six screens
+            with layout.cells(1, width=PANELS_PX, key="pp_eps_figure")[0]:
+                panels.chart(digit_panels([img for pair in by_eps for img in pair],
+                                          names=[t(f"prep.eps_{part}", eps=mark(e)) for e in eps for part in ("filter", "image")],
+                                          units=[t(u) for _ in eps for u in ("prep.unit_weight", "prep.eps_unit")],
+                                          title=t("prep.eps_title", i=index), robust=tuple(range(0, 2 * len(eps), 2))),
+                             how_to_read=t("prep.eps_read"), filename=f"preprocess-whiten-eps-{index}")
+            ratios = train_cache.whiten_ratios(ds.key, eps)
+            st.caption(t("prep.eps_ratios", ratios=t("prep.seeds_sep").join(t("prep.eps_ratio", eps=f"{e:g}", ratio=f"{r:,.3g}")
+                                                                            for e, r in ratios.items())))
 
 with tabs["accuracy"]:
     if tabs["accuracy"].open:

@@ -30,7 +30,7 @@ VIEWS = {
     "evaluate-compare": ("/evaluate?model=book&tab=compare", "Where they disagree"),
     "evaluate-runtime": ("/evaluate?model=book&tab=runtime", "Measure"),
     "preprocess": ("/preprocess", "Same picture five times"),
-    "preprocess-accuracy": ("/preprocess?tab=accuracy", "Five networks with the book"),
+    "preprocess-accuracy": ("/preprocess?tab=accuracy", "Every choice was trained with"),
     "preprocess-mismatch": ("/preprocess?tab=mismatch", "Layer-1 pre-activations"),
     "preprocess-compare": ("/preprocess?tab=compare", "Choices to compare"),
     "train": ("/train", "Settings"),

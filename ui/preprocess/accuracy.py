@@ -124,8 +124,9 @@ def show(ds, catalog):
         urlstate.seed("pp_shared", "shared", urlstate.read_bool("shared", False))
         with_shared = st.toggle(t("prep.seeds_toggle"), key="pp_shared", help=t("prep.seeds_toggle_help"))
         show_family(fam, ds, catalog, with_shared=with_shared)
-        st.subheader(t("prep.shipped_title"), anchor=False)
-    st.markdown(t("prep.accuracy_words"))
-    show_shipped(rows, catalog)
+    # with the seeds above, the shipped models' own runs are the detail: folded, so a phone's page stays within six screens
+    with st.expander(t("prep.shipped_title"), icon="📦") if fam else st.container():
+        st.markdown(t("prep.accuracy_words"))
+        show_shipped(rows, catalog)
     return {"shared": 1 if with_shared else None}
 
