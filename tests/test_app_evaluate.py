@@ -147,7 +147,7 @@ def test_the_answer_comes_first_and_the_model_card_is_folded_below(app_env):
     mistakes = next(e for e in at.expander if e.label.startswith("The "))
     assert mistakes.proto.expanded is False and sum(node.type == "image" for node, _ in walk(mistakes)) == 24
     card = next(e for e in at.expander if e.label.startswith("About the model"))
-    assert card.label == "About the model: Test net default"
+    assert card.label == "About the model: default: sigmoid 784-50-100-10"  # built from the model, not the card's title
     text = "\n".join(m.value for m in card.markdown)
     assert "Preprocessing:" in text and "pixels / 255" in text and "**Layers:** 784 → 50 → 100 → 10" in text
     assert card.proto.expanded is False  # folded: the reader opens it
@@ -418,7 +418,7 @@ def test_a_session_model_is_evaluated_on_its_own_validation_split(app_env):
     assert at.query_params["split"] == "val"
     at.session_state["ev_tab"] = CMP
     at.run()
-    assert "Trained here (session:run1)" in at.multiselect(key="ev_cmp").options
+    assert "run1 (trained here): sigmoid 784-20-10, raw pixels 0–255" in at.multiselect(key="ev_cmp").options
     assert at.multiselect(key="ev_cmp").value[0] == "session:run1"  # the model in use is compared first
 
 

@@ -66,7 +66,7 @@ def test_one_epoch_draws_the_curves_and_the_model_joins_the_sidebar(app_env):
     mid = "session:50-100-sigmoid-unit-e1-s0"
     assert f"test accuracy {card['test_accuracy']:.2%}" in text and mid in text
     picker = at.selectbox(key="model_pick")
-    assert any(o.endswith(f"({mid})") for o in picker.options)
+    assert any(o.startswith("50-100-sigmoid-unit-e1-s0 (trained here): ") for o in picker.options)
     assert model.sizes == [784, 50, 100, 10] and card["training"]["epochs"] == 1 and len(card["history"]) == 1
     # 'Use it on every page' selects it in the sidebar, so every other page shows this model
     at.button(key="tr_use").click().run()
@@ -174,4 +174,4 @@ def test_stop_before_the_first_epoch_keeps_no_model(app_env):
     assert_no_exception(at)
     assert job.state == "stopped" and not job.models and not at.session_state["models_session"]
     assert "Stopped before the first epoch: no model was kept." in page_text(at)
-    assert not any(o.startswith("session:") or "(session:" in o for o in at.selectbox(key="model_pick").options)
+    assert not any("(trained here)" in o for o in at.selectbox(key="model_pick").options)

@@ -32,7 +32,7 @@ def test_train_one_epoch_shows_the_curve_and_joins_the_sidebar(page, app_url, co
     assert points >= 2  # drawn lines: the loss and the training accuracy
     screenshot(page, "train-finished")
     options = sidebar_options(page)
-    assert any("session:50-100-sigmoid-unit-e1-s0" in o for o in options), options
+    assert any(o.startswith("50-100-sigmoid-unit-e1-s0 (trained here): ") for o in options), options  # id session:50-…
     assert page.get_by_text(re.compile(r"test accuracy \d+\.\d\d%")).first.is_visible()
     assert_clean(page, console_errors)
 
