@@ -41,6 +41,8 @@ def test_preprocess_tabs(page, app_url, console_errors):
     open_page(page, app_url, "/preprocess", "under each choice")
     screenshot(page, "preprocess")
     page.get_by_role("tab", name="🎯 What it does to accuracy").click()
+    page.get_by_text("Every choice was trained with").first.wait_for(timeout=60_000)
+    page.get_by_text("The shipped models (one run each)").first.click()  # folded under the seeds: open it
     page.get_by_text("Validation accuracy after each epoch").first.wait_for(timeout=60_000)
     wait_idle(page)
     screenshot(page, "preprocess-accuracy")
