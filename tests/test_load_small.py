@@ -197,8 +197,8 @@ def test_uploads_are_capped_at_five_per_session_and_the_ui_says_so(app_env):
         data = model_bytes(random_model([784, 8, 10], seed=i, title=f"Upload {i}"))
         at.file_uploader(key="model_upload_file").set_value((f"net{i}.npz", data, "application/octet-stream")).run()
         assert_no_exception(at)
-    labels = at.selectbox(key="model_pick").options  # "Upload 6 (upload:net6)": title and id
-    assert [m.split("(")[-1].rstrip(")") for m in labels if "(upload:" in m] == [f"upload:net{i}" for i in range(2, 7)]
+    labels = at.selectbox(key="model_pick").options  # "net6 (uploaded): sigmoid 784-8-10, …": name, origin, network
+    assert [m.split(" ")[0] for m in labels if " (uploaded)" in m] == [f"net{i}" for i in range(2, 7)]
     assert at.selectbox(key="model_pick").value == "upload:net6"
     assert any("upload:net1 was removed: a session keeps at most 5 uploads" in s.value for s in at.success)
 
