@@ -20,7 +20,6 @@ from engine.data import load_mnist
 from engine.evaluation import evaluate
 from engine.modelfile import load_model
 
-
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
@@ -68,7 +67,7 @@ def main():
         label = "1 (server policy)" if threads == 1 else f"{threads} (BLAS default, before)"
         print(f"| {n} | {label} | {statistics.median(times[(n, threads)]):.3f} |")
     for n in (1, 2):
-        ratio = statistics.median(a / b for a, b in zip(times[(n, cores)], times[(n, 1)]))
+        ratio = statistics.median(a / b for a, b in zip(times[(n, cores)], times[(n, 1)], strict=True))
         print(f"{n} session(s): the server policy finishes {ratio:.2f}x sooner than BLAS's default (median of ratios)")
 
 
