@@ -194,13 +194,17 @@ def test_the_evaluation_reports_numbers_and_rows_are_the_pages(app_env):
     assert [int(r[0]) for r in rows] == page["digit"].tolist() and [int(r[4]) for r in rows] == page["support"].tolist()
     assert [r[1] for r in rows] == [f"{v:.3f}" for v in page["precision"]] and [r[2] for r in rows] == [f"{v:.3f}" for v in page["recall"]]
     assert [r[5] for r in rows] == page["confused_with"].astype("string").fillna("").tolist()
+    assert [r[3] for r in rows] == [f"{v:.3f}" for v in page["f1"]]
+    assert [r[6] for r in rows] == [str(v) if v else "" for v in page["confused_count"]]  # no confusion: an empty cell
 
     mistakes = table_rows(html, "Image")
     assert len(mistakes) == len(galleries(html)[-1]) > 0
-    for (image, true, pred, _), (_, (caption,)) in zip(mistakes, galleries(html)[-1], strict=True):
+    for (image, true, pred, conf), (_, (caption,)) in zip(mistakes, galleries(html)[-1], strict=True):
         i = int(image[1:])
         assert int(true) == t[i] != int(pred)  # the true column is the image's label, the predicted one is not
         assert caption.startswith(f"#{i} · {true} → {pred} · ")  # and the gallery above says the same
+        sure = [float(v.strip("<> %")) for v in (caption.split(" · ")[-1], conf)]  # "97.12%" beside "97.1%"
+        assert sure[0] == pytest.approx(sure[1], abs=0.051)
 
 
 def test_the_evaluation_report_follows_the_cell_the_page_frames(app_env):
@@ -228,3 +232,79 @@ def test_the_single_image_report_shows_the_nearest_training_images(app_env, lang
     assert all(int(lines[0].split(" · ")[1]) == t[int(lines[0][1:].split(" ")[0])] for _, lines in near)  # each its own label
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png, _ in near)
     assert not INTERACTION.search(visible_text(html)), INTERACTION.search(visible_text(html))
+
+
+def test_every_text_a_report_takes_from_a_model_or_a_page_is_escaped():
+    from ui.report import Draft
+    evil = "<img src=x onerror=alert(1)> & </td></table>"
+    d = Draft(title="t", intro="i")
+    d.number(evil, evil)
+    d.table([evil, "n"], [[evil, 1], ["plain", evil]])
+    card = json.dumps({"title": evil, "provenance": evil}, indent=2, ensure_ascii=False)
+    html = d.html(card_rows=[(evil, "`" + evil + "`")], card_json=card, lang="en", labels=None)
+    assert "<img" not in html and "</td></table>" not in html and "onerror" in html  # there, but as text
+    safe = htmllib.escape(evil, quote=False)
+    assert f"<th>{safe}</th>" in html and f"<tr><td>{safe}</td><td>1</td></tr>" in html and f"<td>{safe}</td></tr>" in html
+    assert f"<div class='number'>{safe}<b>{safe}</b></div>" in html
+    assert f"<pre>{htmllib.escape(card)}</pre>" in html  # the card's JSON reads back as the JSON, character for character
+    assert html.count(htmllib.escape('"title": "<img', quote=True)) == 1
+
+
+def test_a_whole_report_reads_in_order_with_its_parts_in_their_places():
+    """Every kind of part in one Draft, read back from the HTML with a parser: the order, the markup a browser needs."""
+    from datetime import UTC, datetime
+    from html.parser import HTMLParser
+
+    import plotly.graph_objects as go
+
+    from ui.images import png
+    from ui.report import Draft
+
+    d = Draft(title="Report <1>", intro="The **intro**.")
+    d.number("Accuracy", "0.9352")
+    d.text("Before any section.")
+    d.section("First")
+    d.chart(go.Figure(go.Bar(x=[1], y=[2])), how_to_read="Taller is more.", filename="first-chart")
+    d.text("Click a bar to open it.")  # a sentence about clicking: dropped from a report
+    d.table(["a", "b"], [[1, 2], [3, 4]])
+    d.section("Second")
+    d.chart(go.Figure(go.Bar(x=[3], y=[4])), how_to_read="Click the legend.", filename="second-chart")
+    d.gallery([(png(np.zeros((28, 28), np.uint8)), "#7 ·  9\nd = 0.5")])
+    before = datetime.now(UTC).replace(second=0, microsecond=0)
+    html = d.html(card_rows=[("Layers", "784 → 50")], card_json="{}", lang="en", labels=None)
+
+    class Outline(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.text = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+        def handle_data(self, data):
+            if data.strip():
+                self.text.append(data.strip())
+
+    o = Outline()
+    o.feed(html)
+    assert html.startswith("<!DOCTYPE html><html lang='en'>") and html.endswith("</body></html>")
+    assert ("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}) in o.tags
+    heads = [t for t in o.text if t in ("Report <1>", "First", "Second", "Model card", "Full model card (JSON)")]
+    assert heads == ["Report <1>", "Report <1>", "First", "Second", "Model card", "Full model card (JSON)"]  # title, h1, ...
+    made = next(t for t in o.text if t.startswith("Made: "))
+    stamp = datetime.strptime(made, "Made: %Y-%m-%d %H:%M UTC").replace(tzinfo=UTC)
+    assert before <= stamp <= datetime.now(UTC)
+    assert [a.get("class") for t, a in o.tags if t == "div" and a.get("class") in ("numbers", "number", "chart", "gallery")] == [
+        "numbers", "number", "chart", "chart", "gallery"]
+    at = {t: i for i, t in reversed(list(enumerate(o.text)))}  # the first place of each text
+    assert at["Before any section."] < at["First"] < at["📖 Taller is more."] < at["Second"]
+    assert "Click a bar" not in html and "Click the legend" not in html  # a report is read, not clicked
+    assert [t for t in o.text if t in ("1", "2", "3", "4")] == ["1", "2", "3", "4"]  # the table, row by row
+    assert html.count("plotly.js v") == 1  # plotly.js once, in the first chart only
+    configs = [c for _, c in figures_in(html)]
+    assert [c["toImageButtonOptions"]["filename"] for c in configs] == ["first-chart", "second-chart"]
+    assert all(c["responsive"] is True for c in configs)
+    [(tag, img)] = [(t, a) for t, a in o.tags if t == "img"]
+    assert img["alt"] == "#7 · 9 d = 0.5"  # the caption on one line, runs of spaces as one
+    assert "<figcaption>#7 ·  9<br>d = 0.5</figcaption>" in html
+    assert "<li><b>Layers:</b> 784 → 50</li>" in html and "<p>The <b>intro</b>.</p>" in html
