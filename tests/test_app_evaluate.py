@@ -355,14 +355,29 @@ def test_calibration_tab_numbers(app_env):
     assert sum(array(fig["data"][0]["customdata"])) == ok.sum() and sum(array(fig["data"][1]["customdata"])) == (~ok).sum()
 
 
-def test_the_ece_weights_each_bin_by_its_images(app_env):
-    # the random test nets are unsure of everything, so all their answers share one bin and any average agrees;
-    # this one is sure of some images and unsure of others, so the ten bins fill unevenly
+def spread_model(app_env):
+    """A net sure of some test images and unsure of others (the random test nets are unsure of everything, so all their
+    answers share one bin): (model, confidence (n,), correct (n,)), the last two computed without the engine."""
     model = random_model([784, 16, 10], seed=5, title="Spread out")
-    model.params["W2"] *= 10
+    model.params["W2"] *= 10  # scaled last layer: logits ten times apart
     x, t = app_env["test"]
     p = reference_proba(None, x, params=model.params, scale=1.0)  # no preprocessing: raw pixels
-    conf, ok = p.max(axis=1), p.argmax(axis=1) == t
+    return model, p.max(axis=1), p.argmax(axis=1) == t
+
+
+def with_model(at, model):
+    """Pick model in the sidebar as the session's own (a trained one would be)."""
+    at.session_state["models_session"] = {"spread": model}
+    at.run()
+    at.selectbox(key="model_pick").select("session:spread").run()
+    assert_no_exception(at)
+    return at
+
+
+def test_the_ece_weights_each_bin_by_its_images(app_env):
+    # this net fills the ten bins unevenly, so a weighted and an unweighted mean over bins differ
+    model, conf, ok = spread_model(app_env)
+    t = app_env["test"][1]
     edges = np.linspace(0, 1, 11)
     assert np.abs(conf[:, None] - edges).min() > 1e-4  # no answer sits on a bin edge, where float32 could tip it over
     counts, gaps = [], []
@@ -375,16 +390,30 @@ def test_the_ece_weights_each_bin_by_its_images(app_env):
     weighted, unweighted = float(np.sum(counts / counts.sum() * gaps)), float(gaps.mean())
     assert len(counts) >= 5 and counts.max() >= 5 * counts.min() and 0 < ok.sum() < len(t)
     assert abs(weighted - unweighted) > 0.05  # the two averages disagree, so the test tells them apart
-    at = run_page("evaluate", query={"tab": "calibration"})
-    at.session_state["models_session"] = {"spread": model}
-    at.run()
-    at.selectbox(key="model_pick").select("session:spread").run()
-    assert_no_exception(at)
+    at = with_model(run_page("evaluate", query={"tab": "calibration"}), model)
     assert metric(at, "Expected calibration error") == f"{weighted:.4f}"
     assert metric(at, "Mean confidence") == f"{conf.mean():.1%}"
     bars = figure_titled(at, "Reliability")["data"][0]
     assert [int(c[2]) for c in array(bars["customdata"]) if c[2]] == counts.tolist()  # the same bins, image for image
 
+
+def test_answered_refused_and_the_coverage_curve_on_a_net_of_spread_out_confidence(app_env):
+    model, conf, ok = spread_model(app_env)
+    at = with_model(run_page("evaluate", query={"tab": "calibration", "t": 50}), model)
+    for thr in (50, 80):
+        at.slider(key="ev_t").set_value(thr).run()
+        keep = conf >= thr / 100
+        assert 0 < keep.sum() < len(conf)  # some answered, some refused: the numbers below are not 0 or everything
+        assert metric(at, "Answered") == str(int(keep.sum())) and metric(at, "Refused") == str(int((~keep).sum()))
+        assert metric(at, "accuracy on the answered") == f"{ok[keep].mean():.2%}"
+        assert metric(at, "accuracy on the refused") == f"{ok[~keep].mean():.2%}"
+    fig = figure_titled(at, "Coverage and accuracy")
+    acc, cov = (array(tr["y"]).astype(float) for tr in fig["data"][:2])
+    for i, thr in enumerate(np.linspace(0, 1, 101)):
+        keep = conf >= thr
+        assert cov[i] == pytest.approx(keep.mean()), thr
+        assert acc[i] == pytest.approx(ok[keep].mean()) if keep.any() else np.isnan(acc[i]), thr
+    assert fig["layout"]["shapes"][0]["x0"] == 0.8
 
 def test_compare_two_models(app_env):
     t, pred_a, _, _ = reference(app_env, "default")

@@ -108,3 +108,30 @@ def test_softmax_with_loss_matches_functions_and_survives_far_apart_rows():
     onehot = np.eye(3)[t]
     np.testing.assert_allclose(dx, (y - onehot) / 4, atol=1e-6)
     assert layer.correct == 3  # rows 0-2 put the max on the label (row 1 ties; argmax takes the first, 0); row 3 does not
+
+
+def test_batches_of_changing_size_and_large_scores_give_the_formulas_answers():
+    """A full batch, then a partial one, then a full one again: every reused buffer follows the batch's size; scores
+    near 60 would overflow float32's exp without the shift by the max."""
+    rng = np.random.default_rng(11)
+    params = init_params([784, 12, 10], activation="relu", rng=rng)
+    net = Network(params, activation="relu")
+    W1, b1, W2, b2 = (params[k].astype(np.float64) for k in ("W1", "b1", "W2", "b2"))
+    for n in (32, 7, 32, 1):
+        x, t = rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
+        h = np.maximum(x @ W1 + b1, 0)
+        a = h @ W2 + b2
+        y = np.exp(a - a.max(axis=1, keepdims=True))
+        y /= y.sum(axis=1, keepdims=True)
+        assert net.gradient(x, t) == pytest.approx(-np.log(y[np.arange(n), t]).mean(), rel=1e-4), n
+        d = (y - np.eye(10)[t]) / n
+        np.testing.assert_allclose(net.grads["b2"], d.sum(axis=0), atol=1e-6)
+        np.testing.assert_allclose(net.grads["W2"], h.T @ d, atol=1e-5)
+        dh = (d @ W2.T) * (h > 0)
+        np.testing.assert_allclose(net.grads["b1"], dh.sum(axis=0), atol=1e-6)
+        np.testing.assert_allclose(net.grads["W1"], x.T.astype(np.float64) @ dh, atol=1e-5)
+    layer = SoftmaxWithLoss()
+    big = np.array([[60.0, 58.0, 50.0], [59.0, 61.0, 40.0]], np.float32)
+    want = big - big.max(axis=1, keepdims=True)
+    want = -(want[[0, 1], [0, 1]] - np.log(np.exp(want).sum(axis=1))).mean()
+    assert layer.forward(big.copy(), np.array([0, 1])) == pytest.approx(want, rel=1e-5)

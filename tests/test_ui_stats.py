@@ -27,3 +27,7 @@ def test_ink_counts_pixels_as_the_dataset_page_words_them():
     x[3, :5] = [1, 127, 128, 255, 0]
     assert ink(x) == (4, 2, 255)
     assert ink(np.zeros((28, 28), np.uint8)) == (0, 0, 0)
+
+
+def test_percent_shows_one_decimal_unless_told_otherwise():
+    assert percent(0.4567) == "45.7%" and percent(0.0004) == "< 0.1%" and percent(0.9996) == "> 99.9%"

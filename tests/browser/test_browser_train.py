@@ -37,19 +37,33 @@ def test_train_one_epoch_shows_the_curve_and_joins_the_sidebar(page, app_url, co
     assert_clean(page, console_errors)
 
 
+def legend(page):
+    """The legend entries of every plotly chart on the page, in page order."""
+    return page.locator('[data-testid="stPlotlyChart"] .legendtext').all_text_contents()
+
+
 def test_preprocess_tabs(page, app_url, console_errors):
     open_page(page, app_url, "/preprocess", "under each choice")
+    # MNIST's test image #0 is a 7: the five panels of one digit, the value histograms and the learned statistics
+    assert page.get_by_text(re.compile(r"^Test image #0 \(a 7\) under each choice")).count() == 1
+    titles = page.locator('[data-testid="stPlotlyChart"]').first.locator(".annotation-text").all_text_contents()
+    kinds = ("raw", "unit", "center", "standardize", "whiten")
+    assert len(titles) == 5 and all(s.startswith(k) for s, k in zip(titles, kinds, strict=True)), titles  # one panel a choice
     screenshot(page, "preprocess")
     page.get_by_role("tab", name="🎯 What it does to accuracy").click()
     page.get_by_text("Every choice was trained with").first.wait_for(timeout=60_000)
     page.get_by_text("The shipped models (one run each)").first.click()  # folded under the seeds: open it
     page.get_by_text("Validation accuracy after each epoch").first.wait_for(timeout=60_000)
     wait_idle(page)
+    assert set(kinds) <= set(legend(page))  # a curve for each shipped pre-* model
     screenshot(page, "preprocess-accuracy")
     page.get_by_role("tab", name="⚠️ Mismatch demo").click()
     page.get_by_text("fed raw pixels 0–255 it gets").first.wait_for(timeout=60_000)
     wait_idle(page)
     page.wait_for_timeout(300)
+    result = page.locator("p", has_text="fed raw pixels 0–255 it gets").first.inner_text()
+    own, raw, own_sat, raw_sat = (float(v) for v in re.findall(r"(\d+(?:\.\d+)?)%", result))
+    assert own > 90 and raw < own and raw_sat > own_sat  # raw pixels saturate more layer-1 units and lose accuracy
     screenshot(page, "preprocess-mismatch")
     page.get_by_role("tab", name="⚖️ Train a fair comparison").click()
     page.get_by_text("Choices to compare").wait_for(timeout=60_000)
@@ -61,6 +75,8 @@ def test_preprocess_tabs(page, app_url, console_errors):
     page.get_by_text("The two fingerprint columns").wait_for(timeout=120_000)
     wait_idle(page)
     page.wait_for_timeout(500)
+    trained = {re.split(r"[@:]", name)[0] for name in legend(page)}  # "unit", or "unit@2: training loss" for one seed's run
+    assert trained == {"unit", "center"}  # the two choices left selected, and only they, were trained
     screenshot(page, "preprocess-comparison")
     assert_clean(page, console_errors)
 
