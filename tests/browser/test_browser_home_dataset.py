@@ -51,8 +51,13 @@ def test_a_copied_dataset_url_reopens_the_same_view(browser, browser_context_arg
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Digit").click()
     page.get_by_role("option", name="7", exact=True).click()
     wait_idle(page)
+    page_one = captions(page)
     page.get_by_role("button", name="Page 2", exact=True).click()
     wait_idle(page)
+    for _ in range(40):  # the click's rerun can start after wait_idle has seen the previous run's idle state
+        if captions(page) != page_one:
+            break
+        page.wait_for_timeout(250)
     page.get_by_role("button", name="Inspect").nth(3).click()
     wait_idle(page)
     page.get_by_role("tab", name="📈 Pixel histogram").click()
