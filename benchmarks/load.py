@@ -188,13 +188,17 @@ def main():
         with AppServer(timeout=min(60.0, args.deadline)) as server:
             report = run_load(server.url, pid=server.pid, **kw)
     print_report(report)
-    if args.json:
-        with open(args.json, "w") as f:
+    finish(report, json_path=args.json, broken=broken_targets(report), targets=TARGETS)
+
+
+def finish(report, *, json_path, broken, targets):
+    """Write the report as JSON to json_path (if given), then exit 1 naming the broken targets, or say all were met."""
+    if json_path:
+        with open(json_path, "w") as f:
             json.dump(report, f, indent=2)
-    broken = broken_targets(report)
     if broken:
-        sys.exit(f"targets broken: {', '.join(broken)} (targets: {TARGETS})")
-    print(f"all targets met: {TARGETS}")
+        sys.exit(f"targets broken: {', '.join(broken)} (targets: {targets})")
+    print(f"all targets met: {targets}")
 
 
 if __name__ == "__main__":

@@ -20,11 +20,9 @@ Run by hand from the repo root (it starts its own server on a free 127.0.0.1 por
 import argparse
 import asyncio
 import io
-import json
 import os
 import random
 import statistics
-import sys
 import time
 import zipfile
 
@@ -312,13 +310,7 @@ def main(argv=None):
     print_report(report)
     if "Traceback" in report["server_log"]:
         print(report["server_log"])
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    broken = broken_targets(report)
-    if broken:
-        sys.exit(f"targets broken: {', '.join(broken)} (targets: {TARGETS})")
-    print(f"all targets met: {TARGETS}")
+    load.finish(report, json_path=args.json, broken=broken_targets(report), targets=TARGETS)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,8 @@ def test_a_second_session_stays_responsive_while_the_first_trains(browser, brows
     trainer.get_by_role("button", name="Stop").click()
     # a busy machine may not finish the first epoch before Stop: then no model is kept, and the page says that instead
     # the trainer runs at nice 19: with the suite's other worker busy it may take minutes of wall time to save and end
-    trainer.get_by_text(re.compile(r"Stopped\. Kept the best weights so far|Stopped before the first epoch")).first.wait_for(timeout=240_000)
+    stopped = re.compile(r"Stopped\. Kept the best weights so far|Stopped before the first epoch")
+    trainer.get_by_text(stopped).first.wait_for(timeout=240_000)
     screenshot(trainer, "train-stopped")
     print("browsing reruns (s): idle", " ".join(f"{s:.2f}" for s in idle), "| while training", " ".join(f"{s:.2f}" for s in busy))
     assert still == 1, "the training ended before the browsing session finished: the overlap was not tested"
