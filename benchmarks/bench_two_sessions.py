@@ -6,6 +6,9 @@ Run by hand from the repo root:
 Each round runs, in rotating order: one session alone and two sessions at once, each under both policies. A session is
 the evaluation page's work, engine.evaluation.evaluate of the model on the 10,000 test images. The table gives medians
 of wall time; the ratio is the median over rounds of the default policy's time over the server policy's, side by side.
+Each case starts after --pause seconds: OpenBLAS's worker threads spin for about 0.05-0.2 s after a multi-threaded
+call before they sleep, and without the pause they take a core from whichever case runs next (measured: the server
+policy's two sessions 0.71x with no pause, 1.58x with 0.5 s). The pause gives BLAS's default its best case.
 """
 import argparse
 import os
@@ -27,6 +30,7 @@ def parse():
     p = argparse.ArgumentParser(prog="python3 -m benchmarks.bench_two_sessions", description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=7, help="rounds, at least 5 (default 7)")
     p.add_argument("--model", default="default", help="a model in models/ (default: default)")
+    p.add_argument("--pause", type=float, default=0.5, help="seconds idle before each case (default 0.5)")
     p.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"), help="folder with the four MNIST files")
     return p.parse_args()
 
@@ -56,9 +60,11 @@ def main():
     load_before = os.getloadavg()
     for r in range(args.repeats):
         for case in cases[r % len(cases):] + cases[:r % len(cases)]:
+            time.sleep(args.pause)  # let the last case's BLAS workers stop spinning
             times[case].append(sessions(model, x, t, n=case[0], threads=case[1]))
     load_after = os.getloadavg()
-    print(f"model {args.model}, 10,000 test images per session, {args.repeats} rounds, {cores} cores")
+    print(f"model {args.model}, 10,000 test images per session, {args.repeats} rounds, {cores} cores, "
+          f"{args.pause} s pause before each case")
     print(f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} before, "
           f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} after (1, 5, 15 min)")
     print("| sessions at once | BLAS threads per call | median wall time (s) |")
