@@ -27,7 +27,7 @@ from streamlit.testing.v1 import AppTest
 from benchmarks.apptiming import median_ms, require_mnist
 from engine.data import load_raw
 from engine.train import StopTraining, TrainConfig, train
-from ui import jobs
+from ui import jobs, jobview
 from ui.curves import live_curves
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ def main():
         live_curves(snap, names=["n"], epochs=20, text=text)
         times.append((time.perf_counter() - start) * 1000)
     print(f"\nlive curves, both figures of a 20-epoch run: {statistics.median(times):.1f} ms per redraw "
-          f"(every {jobs.CHART_EVERY:g} s; the progress bar every {jobs.POLL:g} s)")
+          f"(every {jobview.CHART_EVERY:g} s; the progress bar every {jobview.POLL:g} s)")
     if args.server:
         server_rows(args.runs)
 

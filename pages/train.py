@@ -6,7 +6,7 @@ from engine.modelfile import card_json, model_bytes
 from engine.optim import OPTIMIZERS
 from engine.preprocess import KINDS
 from engine.train import TrainConfig
-from ui import errors, firstrun, jobs, layout, loaders, models, nav, panels, shell, slots, urlstate
+from ui import errors, firstrun, jobs, jobview, layout, loaders, models, nav, panels, shell, slots, urlstate
 from ui.i18n import t
 
 shell.page("train")
@@ -85,7 +85,7 @@ with data:
     seed = st.number_input(t("train.seed"), min_value=0, max_value=2**31 - 1, step=1, key="tr_seed", disabled=running,
                            help=t("train.seed_help"))
 st.caption(t("train.limits", layers=MAX_LAYERS, width=MAX_WIDTH, epochs=MAX_EPOCHS, batch=BATCHES[0],
-             slots=slots.MAX_RUNNING, queue=slots.MAX_WAITING, minutes=jobs.minutes()))
+             slots=slots.MAX_RUNNING, queue=slots.MAX_WAITING, minutes=jobview.minutes()))
 
 config = TrainConfig(hidden=tuple(widths), activation=act, optimizer=opt, lr=float(lr), epochs=int(epochs), batch_size=int(bs),
                      weight_decay=float(wd), preprocess=pre, augment=bool(aug), seed=int(seed),
@@ -106,14 +106,14 @@ def start():
 if problem:
     st.error(problem)
 st.button(t("train.start"), icon="🏋️", type="primary", disabled=running or bool(problem), on_click=start, key="tr_start",
-          help=t("train.start_limit_help", minutes=jobs.minutes()))
+          help=t("train.start_limit_help", minutes=jobview.minutes()))
 urlstate.write(layers=layers, w1=widths[0], w2=widths[1] if layers > 1 else None, w3=widths[2] if layers > 2 else None,
                act=act, opt=opt, lr=f"{lr:g}", bs=bs, epochs=epochs, wd=f"{wd:g}", pre=pre, aug=int(aug), seed=seed, n=n_train,
                defaults={**DEFAULTS, "lr": f"{DEFAULTS['lr']:g}", "wd": f"{DEFAULTS['wd']:g}", "aug": 0, "n": n_all})
 
 
 # --- the run: two fragments poll the background job: the progress every 0.5 s (4 s while waiting), the curves every 2 s
-pace = jobs.poll_every(job)
+pace = jobview.poll_every(job)
 
 
 @st.fragment(run_every=pace)
@@ -131,16 +131,16 @@ def progress():
             job.model_id, _ = models.add_session_model(job.names[0], model)
         job.claimed = True
         st.rerun()
-    if jobs.poll_every(job) != pace:  # it left the line for a slot: a full run sets the quicker pace of both fragments
+    if jobview.poll_every(job) != pace:  # it left the line for a slot: a full run sets the quicker pace of both fragments
         st.rerun()
     snap = job.snapshot()
     state, latest = snap["state"], snap["latest"]
     if state == "failed":
         st.error(errors.training(snap["error"]), icon="⚠️")
     elif state == "refused":
-        st.warning(jobs.busy_message(job), icon="🚦")
+        st.warning(jobview.busy_message(job), icon="🚦")
     elif state == "stopped" and not job.models:
-        st.warning(jobs.stopped_empty(job), icon="⏹️")
+        st.warning(jobview.stopped_empty(job), icon="⏹️")
     if not job.running:
         return
     if state == "waiting":
@@ -151,7 +151,7 @@ def progress():
         st.progress(snap["fraction"], text=t("train.progress", epoch=latest["epoch"], epochs=latest["epochs"],
                                               step=latest["step"] - (latest["epoch"] - 1) * latest["steps"], steps=latest["steps"],
                                               s=f"{snap['elapsed']:.0f}"))
-    speed = jobs.speed(snap)
+    speed = jobview.speed(snap)
     numbers = layout.line(key="tr_numbers")  # two to a line on a phone, not four stacked
     numbers.metric(t("train.m_epoch_time"), "–" if speed["epoch_seconds"] is None else f"{speed['epoch_seconds']:.1f} s",
                    width="content")
@@ -160,12 +160,12 @@ def progress():
     numbers.button(t("train.stop"), icon="⏹️", on_click=jobs.stop, args=(JOB,), key="tr_stop", help=t("train.stop_help"))
 
 
-@st.fragment(run_every=jobs.chart_every(job))
+@st.fragment(run_every=jobview.chart_every(job))
 def curves():
     job = jobs.job_of(JOB)
     if job is None:
         return
-    jobs.show_live_curves(job, charts=[("loss", t("train.loss_read"), "training-loss", "tr_loss_chart"),
+    jobview.show_live_curves(job, charts=[("loss", t("train.loss_read"), "training-loss", "tr_loss_chart"),
                                               ("acc", t("train.acc_read"), "training-accuracy", "tr_acc_chart")])
 
 
@@ -182,7 +182,7 @@ def result(job):
     if job.state != "stopped":
         st.success(t("train.done", **words))
     elif job.reason == "time":
-        st.warning(t("train.time_limit", minutes=jobs.minutes(), **words))
+        st.warning(t("train.time_limit", minutes=jobview.minutes(), **words))
     else:
         st.warning(t("train.stopped", **words))
     in_list = mid in models.catalog()[0]

@@ -8,7 +8,7 @@ from engine.compare import parse_run
 from engine.history import epochs_to
 from engine.preprocess import KINDS
 from engine.train import TrainConfig
-from ui import errors, jobs, loaders, slots, urlstate
+from ui import errors, jobs, jobview, loaders, slots, urlstate
 from ui.i18n import t
 from ui.preprocess import budget, cache, mcnemar, seedstats, seedview
 
@@ -90,7 +90,7 @@ def progress(pace):
     if not job.running and not job.claimed:  # finished since the last full run: rerun it, so the settings unlock
         job.claimed = True
         st.rerun()
-    if jobs.poll_every(job) != pace:  # it left the line for a slot: a full run sets the quicker pace
+    if jobview.poll_every(job) != pace:  # it left the line for a slot: a full run sets the quicker pace
         st.rerun()
     snap = job.snapshot()
     latest = snap["latest"]
@@ -106,9 +106,9 @@ def progress(pace):
     elif snap["state"] == "failed":
         st.error(errors.training(snap["error"]), icon="⚠️")
     elif snap["state"] == "refused":
-        st.warning(jobs.busy_message(job), icon="🚦")
+        st.warning(jobview.busy_message(job), icon="🚦")
     elif snap["state"] == "stopped" and not job.models:
-        st.warning(jobs.stopped_empty(job), icon="⏹️")
+        st.warning(jobview.stopped_empty(job), icon="⏹️")
 
 
 def live_curves():
@@ -116,7 +116,7 @@ def live_curves():
     job = jobs.job_of(JOB)
     if job is None:
         return
-    jobs.show_live_curves(job, charts=[("acc", t("prep.cmp_acc_read"), "comparison-validation", "pp_acc_chart"),
+    jobview.show_live_curves(job, charts=[("acc", t("prep.cmp_acc_read"), "comparison-validation", "pp_acc_chart"),
                                        ("loss", t("prep.cmp_loss_read"), "comparison-loss", "pp_loss_chart")])
 
 
@@ -135,7 +135,7 @@ def results(job, ds):
     """A finished job's runs: the per-run table, then mean ± sd, intervals, dots, conclusion and McNemar."""
     if job.state == "stopped":
         done = ", ".join(job.models)
-        st.warning(t("prep.cmp_time_limit", minutes=jobs.minutes(), done=done) if job.reason == "time"
+        st.warning(t("prep.cmp_time_limit", minutes=jobview.minutes(), done=done) if job.reason == "time"
                    else t("prep.cmp_stopped", done=done))
     runs = sorted(job.models, key=lambda n: (KINDS.index(parse_run(n)[0]), parse_run(n)[1] or 0))
     ms = [job.models[n] for n in runs]
@@ -171,14 +171,14 @@ def show(ds):
         st.warning(t("prep.cmp_pick"))
     st.button(t("prep.cmp_start"), icon="⚖️", type="primary", disabled=running or not ok, key="pp_start",
               on_click=lambda: jobs.start(JOB, loaders.dataset(), kinds, config, n_train=n_train, comparison=True, seeds=seeds),
-              help=t("prep.cmp_start_help", minutes=jobs.minutes()))
-    pace = jobs.poll_every(job)
+              help=t("prep.cmp_start_help", minutes=jobview.minutes()))
+    pace = jobview.poll_every(job)
 
     @st.fragment(run_every=pace)
     def live_progress():
         progress(pace)
 
-    @st.fragment(run_every=jobs.chart_every(job))
+    @st.fragment(run_every=jobview.chart_every(job))
     def curves():
         live_curves()
 
