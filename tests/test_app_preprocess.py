@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.model import MLP
 from engine.modelfile import load_model, save_model
 from engine.train import TrainConfig, init_params, rng_for, train
 from tests import apptest_helpers
 from tests.apptest_helpers import array, assert_no_exception, clear_caches, plotly_figures, run_page
+from tests.synth import write_mnist
 
 app_env = apptest_helpers.app_env  # fixture this module uses
 KINDS = ("raw", "unit", "center", "standardize", "whiten")
@@ -196,11 +198,46 @@ def test_a_comparison_needs_two_choices(app_env):
     assert "Pick between 2 and 5 choices" in at.warning[0].value and at.button(key="pp_start").disabled
 
 
-@pytest.mark.parametrize("query", [{"tab": "nope", "index": "abc"}, {"tab": "mismatch", "mm": "../../x"},
-                                   {"tab": "compare", "kinds": "pca-unit", "ep": "99", "n": "7"}])
-def test_bad_url_values_fall_back_to_defaults(app_env, query):
-    at = run_page("preprocess", query=query)
+# tests/test_app_prep_data.py::test_bad_url_values_fall_back_to_the_documented_defaults checks tab, index, mm and a
+# kinds list with one good choice; these two check the rest of the address bar (docs/pages.md): kinds with no good
+# choice, ep and seed out of range or not whole numbers, n, seeds and shared
+DEFAULTS = {"pp_kinds": list(KINDS), "pp_epochs": 3, "pp_seed": 0, "pp_n": 1200, "pp_seeds": 3}  # n: all 1,200 (< 10,000)
+GOOD = {"kinds": "unit-center", "ep": "5", "seed": "7", "n": "1000"}
+
+
+@pytest.mark.parametrize(("query", "shown", "kept"), [
+    ({"kinds": "pca-zca", "ep": "0", "seed": "2147483648", "n": "5000", "seeds": "9"}, DEFAULTS, {}),  # n: not offered
+    ({"kinds": "", "ep": "11", "seed": "1e3", "n": "abc", "seeds": "0"}, DEFAULTS, {}),
+    ({"kinds": "-", "ep": "2.5", "seed": " 4", "n": "1000.0", "seeds": "x"}, DEFAULTS, {}),
+    # the control: good values are taken (and kept in the link), so the defaults above are fallbacks, not a page that
+    # ignores its link
+    ({**GOOD, "seeds": "2"}, {"pp_kinds": ["unit", "center"], "pp_epochs": 5, "pp_seed": 7, "pp_n": 1000, "pp_seeds": 2}, GOOD),
+])
+def test_bad_url_values_fall_back_to_defaults(app_env, tmp_path, monkeypatch, query, shown, kept):
+    # 1,200 training images, so the subset slider offers two sizes (1,000 and all) and n has a wrong one to fall back from
+    monkeypatch.setenv("MNIST_DIR", str(write_mnist(tmp_path / "mnist1200", n_train=1200)[0]))
+    clear_caches()
+    at = run_page("preprocess", query={"tab": "compare", **query})
     assert not at.error
+    assert {"pp_kinds": at.pills(key="pp_kinds").value, "pp_epochs": at.slider(key="pp_epochs").value,
+            "pp_seed": at.number_input(key="pp_seed").value, "pp_n": at.select_slider(key="pp_n").value,
+            "pp_seeds": at.number_input(key="pp_seeds").value} == shown  # 3 seeds of 1,200 images fit the time limit
+    # a default is not written back into the link
+    assert {k: at.query_params[k] for k in ("kinds", "ep", "seed", "n") if k in at.query_params} == kept
+
+
+@pytest.mark.parametrize(("shared", "on"), [("maybe", False), ("2", False), ("", False), ("on", True)])
+def test_a_bad_shared_value_leaves_the_shared_rate_runs_hidden(app_env, tiny_models, shared, on):
+    from tests.test_app_preprocess_seeds import CLEAR, family  # imported here: that module imports this one
+    folder = Path(os.environ["MNIST_EXPLORER_MODELS"])
+    for kind, m in tiny_models.items():  # copies with a seeds family on their cards: the toggle shows only then
+        card = {**m.card, "family": family(kind, CLEAR[kind])}
+        save_model(MLP(m.params, activation=m.activation, preprocess=m.preprocess, card=card), folder / f"pre-{kind}.npz")
+    clear_caches()
+    at = run_page("preprocess", query={"tab": "accuracy", "shared": shared})
+    assert at.toggle(key="pp_shared").value is on  # "on" is a yes: the control that the toggle reads the link at all
+    assert any(m.value.startswith("**All at the shared rate:**") for m in at.markdown) is on
+    assert at.query_params.get("shared") == ("1" if on else None)  # off is the default: not in the link
 
 
 @pytest.mark.mnist
