@@ -46,9 +46,10 @@ def settings(ds, running):
     n_train = c3.select_slider(t("prep.cmp_subset"), subsets, key="pp_n", format_func=lambda n: f"{n:,}", disabled=running)
     kinds = [k for k in KINDS if k in kinds]  # always in the page's order, whatever order they were clicked in
     fits, three = _seeds_default(kinds, epochs, n_train)
-    if urlstate.changed_outside("seeds"):
+    linked = urlstate.read_int("seeds", None, lo=1, hi=budget.MOST_SEEDS)
+    if urlstate.changed_outside("seeds") and linked is not None:  # a bad value is no choice: keep following the budget
         st.session_state["pp_seeds_touched"] = True
-    urlstate.seed("pp_seeds", "seeds", urlstate.read_int("seeds", fits, lo=1, hi=budget.MOST_SEEDS))
+    urlstate.seed("pp_seeds", "seeds", fits if linked is None else linked)
     if not st.session_state.get("pp_seeds_touched") and not running:  # the preselection follows the budget until changed
         st.session_state["pp_seeds"] = fits
     seeds = c4.number_input(t("prep.cmp_seeds"), min_value=1, max_value=budget.MOST_SEEDS, step=1, key="pp_seeds",
