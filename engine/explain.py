@@ -52,7 +52,7 @@ def softmax_breakdown(logits):
 def top_two(proba):
     """Probabilities (10,) -> TopTwo: the best and runner-up digits and their margin."""
     p = np.asarray(proba, np.float64)
-    second, first = np.argsort(p, kind="stable")[-2:]
+    first, second = np.argsort(-p, kind="stable")[:2]  # ties go to the smaller digit, as the model's argmax does
     return TopTwo(int(first), int(second), float(p[first]), float(p[second]), float(p[first] - p[second]))
 
 

@@ -2,10 +2,22 @@
 import numpy as np
 import pytest
 
-from engine.explain import NeighbourIndex, contributions, embed, most_active, saliency, softmax_breakdown, templates, top_two, trace
+from engine.explain import (
+    NeighbourIndex,
+    confidence,
+    contributions,
+    embed,
+    most_active,
+    saliency,
+    softmax_breakdown,
+    templates,
+    top_two,
+    trace,
+)
 from engine.functions import relu, sigmoid
 from engine.model import MLP
 from engine.preprocess import Preprocess
+from engine.train import init_params
 
 RNG = np.random.default_rng(7)
 PIXELS = (RNG.random((400, 784)) ** 3 * 255).astype(np.float32)  # mostly dark, some bright: image-like statistics
@@ -160,3 +172,77 @@ def test_neighbours_in_the_book_nets_hidden_space_share_the_label(book_weights, 
     votes = [np.bincount(raw["train_label"][index.query(q)[0]], minlength=10).argmax() for q in embed(model, test)]
     agree = np.mean(np.array(votes) == raw["test_label"][:200])
     assert agree > 0.9, f"8-NN vote in hidden space matches the true label for {agree:.0%}"  # the net itself: 93.5%
+
+
+def test_top_two_breaks_ties_as_the_models_argmax_does():
+    # an untrained ReLU net (biases 0) on a blank canvas: every logit is 0, so all ten digits tie at 0.1
+    model = MLP(init_params([784, 16, 10], activation="relu", rng=np.random.default_rng(0)), activation="relu",
+                preprocess=Preprocess("unit"))
+    blank = np.zeros(784, np.uint8)
+    assert top_two(trace(model, blank).z[-1]).first == model.predict(blank[None])[0]
+    ties = ([0.1, 0.4, 0.05, 0.4, 0.05], [0.1, 0.6, 0.15, 0.15], [0.2, 0.2, 0.3, 0.3, 0.1, 0.1, 0.1, 0.3, 0.05, 0.1],
+            [0.1, 0.1, 0.1, 0.1, 0.2, 0.3, 0.05, 0.3, 0.2, 0.1])  # three-way and two-way ties, at the top and below it
+    for p in ties:
+        p = np.asarray(p) / np.sum(p)
+        t = top_two(p)
+        rest = p.copy()
+        rest[t.first] = -np.inf
+        assert (t.first, t.second) == (np.argmax(p), np.argmax(rest))  # argmax takes the smaller digit on a tie
+
+
+def test_the_margin_is_p_first_minus_p_second():
+    p = np.array([0.7, 0.2, 0.1], np.float32)  # float32 subtraction would round 0.7 - 0.2 to 0.5 exactly
+    t = top_two(p)
+    assert (t.first, t.second) == (0, 1)
+    assert t.margin == t.p_first - t.p_second == float(p[0]) - float(p[1])
+
+
+def test_a_margin_that_is_not_a_number_is_close():
+    assert confidence(float("nan")) == "close"  # a diverged net's NaN probabilities still get a word the card can show
+
+
+def test_contributions_name_their_class_and_keep_unit_order_on_ties():
+    # one hidden layer whose activations are its biases (W1 = 0): several units tie on the same share of the logit
+    z = np.tile(np.array([0.5, 1.0, 0.0, 0.5], np.float32), 5)
+    w = np.tile(np.array([2.0, 1.0, 1.0, -1.0, 2.0], np.float32), 4)
+    W2 = np.zeros((20, 10), np.float32)
+    W2[:, 6] = w
+    params = {"W1": np.zeros((784, 20), np.float32), "b1": z, "W2": W2, "b2": np.zeros(10, np.float32)}
+    model = MLP(params, activation="relu")
+    con = contributions(model, trace(model, PIXELS[0]), 6)
+    assert con.cls == 6
+    terms = z.astype(np.float64) * w
+    np.testing.assert_array_equal(con.terms, terms)
+    assert con.positive.tolist() == sorted(np.flatnonzero(terms > 0), key=lambda j: (-terms[j], j))
+
+
+def test_most_active_keeps_unit_order_on_ties():
+    z = np.tile(np.array([1.0, 0.0, 1.0, 0.25], np.float32), 8)  # saturated sigmoids and dead ReLUs tie often
+    assert most_active(z, k=12).tolist() == sorted(range(32), key=lambda j: (-z[j], j))[:12]
+
+
+def test_saliency_uses_the_training_relu_slope_at_zero():
+    # a blank canvas through a net with biases 0: every hidden pre-activation is exactly 0, where the ReLU's slope is
+    # taken as 0 (engine.layers.Relu passes no gradient where y = 0), so no pixel moves the logit
+    model = MLP(init_params([784, 16, 10], activation="relu", rng=np.random.default_rng(0)), activation="relu",
+                preprocess=Preprocess("unit"))
+    assert not saliency(model, np.zeros(784), 3).any()
+
+
+def test_templates_of_no_units_are_an_empty_stack(net):
+    assert templates(net, []).shape == (0, 28, 28)
+
+
+def test_a_query_row_and_small_k_find_the_brute_force_neighbours():
+    E = np.random.default_rng(9).normal(0, 1, (200, 6)).astype(np.float32)
+    brute = np.linalg.norm(E.astype(np.float64) - E[17].astype(np.float64), axis=1)
+    for k in range(1, 9):
+        for n in (4 * k + 16, 4 * k + 17, 4 * k + 18, 200):  # just below, at and above the candidate count
+            idx, dist = NeighbourIndex(E[:n]).query(E[17], k=k)
+            want = np.argsort(brute[:n], kind="stable")[:k]
+            assert idx.tolist() == want.tolist(), (k, n)
+            np.testing.assert_allclose(dist, brute[want], rtol=1e-9, atol=1e-12)
+    index = NeighbourIndex(E.astype(np.float64))
+    assert index.E.dtype == np.float32  # the cached index of 60,000 training embeddings: float32 halves its memory
+    for got, want in zip(index.query(E[17:18], k=5), index.query(E[17], k=5), strict=True):  # a (1, width) row works
+        np.testing.assert_array_equal(got, want)
