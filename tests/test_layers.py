@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from engine.functions import cross_entropy_error, softmax
-from engine.layers import Network, Relu, Sigmoid, SoftmaxWithLoss
+from engine.layers import Affine, Network, Relu, Sigmoid, SoftmaxWithLoss
 from engine.train import init_params
 
 SIZES = [12, 7, 5, 4]  # small, so the float64 numerical gradient is quick
@@ -135,3 +135,66 @@ def test_batches_of_changing_size_and_large_scores_give_the_formulas_answers():
     want = big - big.max(axis=1, keepdims=True)
     want = -(want[[0, 1], [0, 1]] - np.log(np.exp(want).sum(axis=1))).mean()
     assert layer.forward(big.copy(), np.array([0, 1])) == pytest.approx(want, rel=1e-5)
+
+
+def test_affine_forward_and_backward_match_formulas_and_reuse_their_buffers():
+    rng = np.random.default_rng(5)
+    W, b = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=4).astype(np.float32)
+    dW, db = np.zeros_like(W), np.zeros_like(b)
+    layer = Affine(W, b, dW, db)  # need_dx defaults to True, as in the book's Affine
+    outs, dxs = [], []
+    for _ in range(2):  # two batches of the same size: the second writes into the first's arrays
+        x, dout = rng.normal(size=(5, 6)).astype(np.float32), rng.normal(size=(5, 4)).astype(np.float32)
+        out = layer.forward(x)
+        np.testing.assert_allclose(out, x.astype(np.float64) @ W + b, rtol=1e-5, atol=1e-5)
+        dx = layer.backward(dout)
+        np.testing.assert_allclose(dW, x.T.astype(np.float64) @ dout, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(db, dout.sum(axis=0), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(dx, dout.astype(np.float64) @ W.T, rtol=1e-5, atol=1e-5)
+        outs.append(out)
+        dxs.append(dx)
+    assert outs[0] is outs[1] and dxs[0] is dxs[1]
+    assert out.dtype == dx.dtype == np.float32
+
+
+def test_the_net_stays_float32_skips_the_pixel_gradient_and_reuses_its_scores_buffer():
+    rng = np.random.default_rng(6)
+    params = {k: v.astype(np.float64) for k, v in init_params(SIZES, activation="relu", rng=rng).items()}  # e.g. the book's
+    net = Network(params, activation="relu")
+    assert net.flat.dtype == net.grad_flat.dtype == np.float32
+    # the first layer's dx would be a gradient for the pixels, which nothing reads: a (n, 784) matmul saved per batch
+    assert [layer.need_dx for layer in net.layers if isinstance(layer, Affine)] == [False, True, True]
+    x1, x2 = rng.normal(size=(8, SIZES[0])).astype(np.float32), rng.normal(size=(8, SIZES[0])).astype(np.float32)
+    s1 = net.scores(x1)
+    np.testing.assert_allclose(s1, reference_scores(params, x1), rtol=1e-4, atol=1e-5)
+    assert s1.dtype == np.float32
+    s2 = net.scores(x2)
+    assert s2 is s1  # "the returned array is a reused buffer": no new (n, k) array per batch
+    np.testing.assert_allclose(s2, reference_scores(params, x2), rtol=1e-4, atol=1e-5)
+
+
+def reference_scores(params, x):
+    """Logits (n, k) of a ReLU net in float64 with plain formulas."""
+    h = x.astype(np.float64)
+    L = len(params) // 2
+    for i in range(1, L + 1):
+        h = h @ params[f"W{i}"] + params[f"b{i}"]
+        if i < L:
+            h = np.maximum(h, 0)
+    return h
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_a_second_batch_of_the_same_size_reuses_every_array_the_layers_keep(activation):
+    """The module's "reused buffers": after one step, the next step of the same size allocates no array a layer keeps."""
+    rng = np.random.default_rng(9)
+    net = Network(init_params(SIZES, activation=activation, rng=rng), activation=activation)
+    layers = [*net.layers, net.last]
+    net.gradient(rng.normal(size=(6, SIZES[0])).astype(np.float32), rng.integers(0, SIZES[-1], 6))
+    kept = [dict(vars(layer)) for layer in layers]  # holds the first step's arrays, so a new one cannot take their place
+    x, t = rng.normal(size=(6, SIZES[0])).astype(np.float32), rng.integers(0, SIZES[-1], 6)
+    net.gradient(x, t)
+    for before, layer in zip(kept, layers, strict=True):
+        for name, value in vars(layer).items():
+            if isinstance(value, np.ndarray) and value is not x and value is not t:  # the batch itself is the caller's
+                assert value is before[name], f"{type(layer).__name__}.{name}"

@@ -1,4 +1,6 @@
 """Metrics and calibration against hand-computed examples, brute-force loops and synthetic data with known calibration."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from engine.metrics import (
     order_by_loss,
     per_image_loss,
     precision_recall_f1,
+    top_confusions,
 )
 
 # six images, three classes; counted by hand: 0->0, 0->1, 1->1, 2->2, 2->0, 2->2
@@ -189,3 +192,77 @@ def test_coverage_curve_monotone_and_matches_single_thresholds():
     none = coverage_at(conf, ok, 1.01)
     assert none["answered"] == 0 and np.isnan(none["accuracy"])
     assert coverage_curve(conf, ok, thresholds=[1.01])["answered"][0] == 0
+
+
+def dirty_heap(nbytes):
+    """Free a few arrays of nbytes filled with NaN, so NumPy's next allocations of that size reuse memory that is not 0."""
+    junk = [np.full(nbytes // 8, np.nan) for _ in range(16)]
+    del junk
+
+
+def test_accuracy_of_no_images_is_nan_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # np.mean of an empty array would warn "Mean of empty slice"
+        assert np.isnan(accuracy_score([], []))
+
+
+def test_an_empty_row_stays_zero_even_when_memory_is_dirty():
+    cm = np.array([[3, 1, 0, 0], [0, 0, 0, 0], [2, 0, 5, 1], [0, 0, 0, 0]])  # classes 1 and 3 have no images
+    dirty_heap(cm.size * 8)
+    rates = normalize_rows(cm)
+    for i in range(4):
+        total = cm[i].sum()
+        np.testing.assert_array_equal(rates[i], cm[i] / total if total else np.zeros(4))
+
+
+def test_precision_recall_f1_match_a_loop_on_many_classes():
+    # 300 classes: the (k,) results are too big for NumPy's small-block cache, so an entry left unset would show garbage
+    rng = np.random.default_rng(8)
+    k = 300
+    cm = rng.integers(1, 4, (k, k)) * (rng.random((k, k)) < 0.01)  # sparse: most classes are never right
+    cm[5, :], cm[:, 5] = 0, 0
+    cm[5, 5] = 1  # predicted exactly once, and right: precision 1
+    cm[7, :], cm[:, 7] = 0, 0  # no images, never predicted
+    cm[9, 9], cm[:, 9], cm[9, 3] = 0, 0, 2  # has images, never predicted
+    dirty_heap(k * 8)
+    s = precision_recall_f1(cm)
+    for c in range(k):
+        tp, predicted, support = cm[c, c], cm[:, c].sum(), cm[c].sum()
+        p = tp / predicted if predicted else 0.0
+        r = tp / support if support else 0.0
+        assert s["precision"][c] == pytest.approx(p) and s["recall"][c] == pytest.approx(r)
+        assert s["f1"][c] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
+    assert (s["precision"][5], s["recall"][5], s["f1"][5]) == (1.0, 1.0, 1.0)
+    assert s["support"].dtype == np.int64
+    np.testing.assert_array_equal(s["support"], cm.sum(axis=1))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint32])
+def test_top_confusions_match_a_loop_for_any_integer_counts(dtype):
+    cm = np.array([[7, 0, 2, 2], [0, 4, 0, 0], [1, 3, 9, 0], [0, 0, 0, 0]], dtype=dtype)
+    other, count = top_confusions(cm)
+    for i in range(4):
+        wrong = [(int(cm[i, j]), -j) for j in range(4) if j != i and cm[i, j] > 0]
+        best = max(wrong, default=None)  # the most frequent wrong prediction, the smaller digit on a tie
+        assert (other[i], count[i]) == ((-best[1], best[0]) if best else (-1, 0))
+
+
+def test_a_sure_mistake_has_the_books_finite_loss():
+    proba = np.array([[0.0, 1.0], [0.25, 0.75]], np.float32)  # image 0: probability 0 for its true class
+    loss = per_image_loss(proba, [0, 1])
+    assert loss[0] == pytest.approx(-np.log(1e-7), rel=1e-5)
+    assert loss[1] == pytest.approx(-np.log(0.75 + 1e-7), rel=1e-5)
+
+
+def test_disagreements_of_three_models_are_the_images_they_do_not_all_share():
+    a, b, c = [4, 1, 2, 3, 5], [4, 1, 2, 0, 5], [7, 1, 2, 3, 5]
+    want = [i for i in range(5) if len({a[i], b[i], c[i]}) > 1]
+    np.testing.assert_array_equal(disagreement_indices([a, b, c]), want)
+    with pytest.raises(ValueError, match=r"got 1 of shape \(5,\)"):
+        disagreement_indices([a])
+
+
+def test_ordering_an_empty_list_of_images_gives_no_images():
+    for order in (order_by_confidence, order_by_loss):
+        got = order([], np.array([0.2, 0.7]))
+        assert got.dtype == np.int64 and len(got) == 0

@@ -109,3 +109,30 @@ def test_the_evaluation_page_shows_the_threshold(app_env):
     assert "below 50%" in line and re.search(r"over \*\*\d+\.\d\d\*\*", line)
     assert "calibrated on this dataset's validation split" in line
     assert "99 % of 60 validation images" in line and "nearest of 540 training images" in line  # 600 images: a tenth held out
+
+
+def test_even_odds_and_a_distance_on_the_threshold_are_not_unsure():
+    p = np.zeros(10)
+    p[[4, 7]] = 0.5  # exactly even odds: "below 50 %" is the rule, so this is not low
+    v = unsure.judge(p, distance=3.0, threshold=3.0)  # the threshold is the distance 99 % stay within: on it is within
+    assert (v.unsure, v.low_probability, v.far) == (False, False, False)
+    assert unsure.judge(p, distance=np.nextafter(3.0, 4.0), threshold=3.0).far
+
+
+def test_distances_of_more_queries_than_two_blocks_are_all_the_nearest_ones(net_and_digits):
+    model, x, _ = net_and_digits
+    ref = unsure.Reference(model, x[:40])
+    n = 2 * unsure.QUERY_BLOCK + 77  # three blocks, the last one partial
+    Q = np.random.default_rng(4).normal(0, 1, (n, ref.E.shape[1])).astype(np.float32)
+    E = ref.E.astype(np.float64)
+    want = np.array([np.sqrt(((E - q) ** 2).sum(axis=1)).min() for q in Q.astype(np.float64)])
+    np.testing.assert_allclose(ref.nearest(Q), want, rtol=1e-4, atol=1e-4)
+
+
+def test_a_threshold_is_read_only_from_a_card_made_against_the_same_reference():
+    card = {"unsure": {"distance": 2, "reference": 30}}
+    assert unsure.threshold_of(card, 30) == 2.0 and isinstance(unsure.threshold_of(card, 30), float)
+    assert unsure.threshold_of(card, 31) is None
+    assert unsure.threshold_of({"unsure": {"distance": "2", "reference": 30}}, 30) is None
+    for not_a_card in (None, [], "unsure"):  # a model without a card, or a card file that is not an object
+        assert unsure.threshold_of(not_a_card, 30) is None
