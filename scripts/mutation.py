@@ -10,6 +10,7 @@ Needs `python3 -m pip install -r requirements-mutation.txt`; run it under `nice 
 import argparse
 import fnmatch
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -89,7 +90,9 @@ def main():
     # mutmut names a mutant module.x_function__mutmut_N, or module.xǁClassǁmethod__mutmut_N for a method
     dotted = args.modules[0].removesuffix(".py").replace("/", ".")
     names = [f"{dotted}.x" + ("ǁ" + f.replace(".", "ǁ") if "." in f else "_" + f) + "__mutmut_*" for f in args.functions]
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children), *names], cwd=target, check=False)
+    env = {**os.environ, "APPTEST_TIMEOUT": os.environ.get("APPTEST_TIMEOUT", "300")}  # page runs are slow under tracing
+    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children), *names], cwd=target,
+                   check=False, env=env)
     print(f"\nscratch copy: {target}  (cd there; `mutmut results` lists survivors, `mutmut show NAME` shows one)")
     for module, by_status in counts(target, args.modules, names).items():
         unchecked = by_status.pop("not checked", 0)  # the run stopped (or failed) before these: no verdict, no score

@@ -17,6 +17,7 @@ unsets BOOK_WEIGHTS, and clears Streamlit's caches before and after the test.
 """
 import base64
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,9 @@ from tests.conftest import ROOT
 from ui import loaders
 
 DASHBOARD = ROOT / "dashboard.py"
-TIMEOUT = 30  # seconds per run: generous, because the machine is shared; a normal synthetic run takes < 1 s
+# seconds per run: generous, because the machine is shared; a normal synthetic run takes < 1 s. scripts/mutation.py
+# raises it: under mutmut's tracing one page run took over 30 s
+TIMEOUT = int(os.environ.get("APPTEST_TIMEOUT", "30"))
 MODEL_SIZES = {"default": [784, 50, 100, 10], "small": [784, 16, 10]}
 
 
