@@ -1,5 +1,6 @@
 """engine.stats and engine.tdist against exact binomial sums written out here, textbook tables and brute-force integrals."""
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -123,6 +124,36 @@ def test_t_quantile_known_closed_forms_and_the_normal_limit():
     assert t_quantile(0.975, 1e9) == pytest.approx(1.959963984540054, rel=1e-6)
 
 
+def test_t_quantile_below_one_at_the_median_and_in_the_lower_half():
+    # closed forms as above: a quantile under 1 must be found without doubling the bracket
+    for q in (0.6, 0.4, 0.55):
+        assert t_quantile(q, 1) == pytest.approx(math.tan(math.pi * (q - 0.5)), rel=1e-9)
+        assert t_quantile(q, 2) == pytest.approx((2 * q - 1) * math.sqrt(2 / (4 * q * (1 - q))), rel=1e-9)
+    for df in (1, 4.5, 300):
+        assert t_quantile(0.5, df) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_an_infinite_or_huge_df_is_the_normal_distribution():
+    # standard normal table: P[Z > 1] = 0.158655..., P[Z > 2] = 0.0227501..., z_{0.975} = 1.959964...
+    assert t_tail(1.0, math.inf) == pytest.approx(0.15865525393145705, rel=1e-12)
+    assert t_quantile(0.975, math.inf) == pytest.approx(1.959963984540054, rel=1e-9)
+    for df in (1e12, 1e300):  # the t tail differs from the normal one by ~1/df here; the continued fraction would not converge
+        assert t_tail(2.0, df) == pytest.approx(0.022750131948179195, rel=1e-9)
+
+
+@pytest.mark.parametrize("t", [-0.3, -1.0, -1.5, -12.0, 0.0])
+def test_t_tail_below_zero_takes_the_whole_curve(t):
+    # closed forms: df = 1 (Cauchy) P[T > t] = 1/2 - atan(t) / pi; df = 2: 1/2 - t / (2 sqrt(2 + t^2))
+    assert t_tail(t, 1) == pytest.approx(0.5 - math.atan(t) / math.pi, rel=1e-12)
+    assert t_tail(t, 2) == pytest.approx(0.5 - t / (2 * math.sqrt(2 + t * t)), rel=1e-12)
+
+
+@pytest.mark.parametrize("q, df", [(0.0, 3), (1.0, 3), (1.5, 3), (-0.2, 3), (0.9, 0), (0.9, -2), (0.9, math.nan)])
+def test_t_quantile_refuses_values_outside_its_domain(q, df):
+    with pytest.raises(ValueError, match=re.escape(f"t_quantile needs 0 < q < 1 and df > 0; got q={q}, df={df}.")):
+        t_quantile(q, df)
+
+
 @pytest.mark.parametrize("t, df", [(0.7, 2.5), (2.1, 7.3), (4.0, 1.6), (1.3, 40.0)])
 def test_t_tail_matches_a_brute_force_integral_of_the_density(t, df):
     # the t density integrated from t to a far bound with the trapezoid rule, plus the analytic far tail
@@ -142,6 +173,16 @@ def test_beta_regularized_against_closed_forms():
     assert beta_regularized(0.0, 2, 3) == 0.0 and beta_regularized(1.0, 2, 3) == 1.0
 
 
+@pytest.mark.parametrize("a, b, x", [(5, 30, Fraction(1, 1000)), (40, 60, Fraction(1, 100)), (40, 60, Fraction(1, 2)),
+                                     (3, 200, Fraction(1, 1000)), (200, 3, Fraction(99, 100)), (30, 5, Fraction(9, 10))])
+def test_beta_regularized_keeps_far_tails_to_full_precision(a, b, x):
+    # for whole a, b: I_x(a, b) = P[Bin(a + b - 1, x) >= a], summed exactly over math.comb terms; a tail of 1e-53 must not
+    # come out as 1 - (1 - tail)
+    n = a + b - 1
+    exact = sum(math.comb(n, j) * x ** j * (1 - x) ** (n - j) for j in range(a, n + 1))
+    assert beta_regularized(float(x), a, b) == pytest.approx(float(exact), rel=1e-10)
+
+
 def test_mean_interval_by_hand():
     v = [96.1, 96.4, 95.9, 96.3, 96.0]
     r = mean_interval(v)
@@ -159,11 +200,24 @@ def test_mean_interval_of_one_value_has_no_spread():
     assert math.isnan(r.sd) and r.lo == r.hi == r.mean == 97.03 and r.n == 1
 
 
-@pytest.mark.parametrize("values, kwargs", [([], {}), ([[1.0, 2.0]], {}), ([1.0, 2.0], {"level": 1.0}),
-                                            ([1.0, 2.0], {"level": 0})])
-def test_mean_interval_refuses_nonsense(values, kwargs):
-    with pytest.raises(StatsError):
+@pytest.mark.parametrize("values, kwargs, words", [
+    ([], {}, "at least one value"), ([[1.0, 2.0]], {}, "1-D list"),
+    ([1.0, 2.0], {"level": 1.0}, "strictly between 0 and 1"), ([1.0, 2.0], {"level": 0}, "strictly between 0 and 1"),
+])
+def test_mean_interval_refuses_nonsense(values, kwargs, words):
+    with pytest.raises(StatsError, match=words):
         mean_interval(values, **kwargs)
+
+
+def test_float32_values_are_summed_in_float64():
+    # in float32, 2**24 + 1 rounds back to 2**24, so a float32 sum would lose both ones
+    v = np.array([2 ** 24, 1, 1], dtype=np.float32)
+    r = mean_interval(v)
+    mean = (2 ** 24 + 2) / 3
+    assert r.mean == mean
+    assert r.sd == pytest.approx(math.sqrt(((2 ** 24 - mean) ** 2 + 2 * (1 - mean) ** 2) / 2), rel=1e-12)
+    # and the paired differences too: 2**24 - (-1) is 2**24 in float32
+    assert difference(v, np.array([-1, 0, 0], np.float32), paired=True).mean == (2 ** 24 + 3) / 3
 
 
 def test_welch_difference_by_hand():
@@ -187,7 +241,34 @@ def test_paired_difference_is_the_interval_of_the_differences():
 
 def test_a_single_run_can_never_show_a_gap():
     d = difference([97.0], [92.0])
-    assert math.isnan(d.half) and d.within_noise
+    assert d.mean == 5.0 and math.isnan(d.half) and math.isnan(d.lo) and d.within_noise
+    d = difference([97.0], [92.0], paired=True)
+    assert d.mean == 5.0 and math.isnan(d.half) and d.within_noise
+
+
+def test_two_runs_already_give_an_interval_paired_or_welch():
+    # paired, n = 2: differences 1.0 and 0.4, sd = 0.6 / sqrt(2); t_{0.975, 1} = 12.706 from the table
+    d = difference([97.0, 96.0], [96.0, 95.6], paired=True)
+    assert d.mean == pytest.approx(0.7) and d.half == pytest.approx(12.706 * 0.3, abs=5e-4 * 0.3)
+    # Welch with two runs on one side, written out by hand, on either side
+    two, three = [97.0, 96.0], [95.0, 95.5, 95.2]
+    va, vb = 0.5 / 2, np.var(three, ddof=1) / 3  # var([97, 96], ddof=1) = 0.5
+    df = (va + vb) ** 2 / (va ** 2 / 1 + vb ** 2 / 2)
+    for a, b, sign in ((two, three, 1), (three, two, -1)):
+        d = difference(a, b)
+        assert d.mean == pytest.approx(sign * (96.5 - np.mean(three)))
+        assert d.half == pytest.approx(t_quantile(0.975, df) * math.sqrt(va + vb), rel=1e-12)
+
+
+def test_sides_that_each_repeat_one_value_give_a_zero_width_interval():
+    d = difference([97.0, 97.0], [96.0, 96.0, 96.0])
+    assert (d.mean, d.half, d.lo, d.hi, d.within_noise) == (1.0, 0.0, 1.0, 1.0, False)
+
+
+def test_the_level_reaches_the_paired_interval():
+    a, b = [97.0, 96.5, 97.3], [96.8, 96.4, 97.0]  # differences 0.2, 0.1, 0.3: sd 0.1
+    d = difference(a, b, paired=True, level=0.90)
+    assert d.half == pytest.approx(2.920 * 0.1 / math.sqrt(3), abs=5e-4 * 0.1)  # t_{0.95, 2} = 2.920
 
 
 def test_compare_groups_separates_a_clear_gap_from_noise():
@@ -205,7 +286,21 @@ def test_compare_groups_separates_a_clear_gap_from_noise():
     assert r.tied == ("unit", "whiten") and r.margin is None
 
 
+def test_compare_groups_pairs_runs_and_uses_the_level_only_when_asked():
+    # the same three seeds on both sides: each seed gains 0.2, 0.15, 0.25 (sd 0.05) while the seeds spread by 1.0
+    groups = {"tuned": [97.0, 96.0, 95.0], "shared": [96.8, 95.85, 94.75]}
+    r = compare_groups(groups)  # Welch by default: the spread across seeds hides the gain
+    assert r.tied == ("tuned", "shared") and r.margin is None
+    r = compare_groups(groups, paired=True)
+    assert r.tied == ("tuned",) and (r.margin.a, r.margin.b) == ("tuned", "shared")
+    assert r.margin.mean == pytest.approx(0.2)
+    assert r.margin.half == pytest.approx(4.303 * 0.05 / math.sqrt(3), abs=5e-4 * 0.05)  # t_{0.975, 2} = 4.303
+    r = compare_groups(groups, paired=True, level=0.99)  # t_{0.995, 2} = 9.925: half 0.287 > 0.2, within noise
+    assert r.pairs[0].half == pytest.approx(9.925 * 0.05 / math.sqrt(3), abs=5e-4 * 0.05)
+    assert r.tied == ("tuned", "shared") and r.margin is None
+
+
 def test_compare_groups_is_exported_lazily_by_the_package():
     assert engine.mcnemar is mcnemar and engine.compare_groups is compare_groups and engine.StatsError is StatsError
-    with pytest.raises(StatsError):
+    with pytest.raises(StatsError, match="^compare_groups needs at least one group of values.$"):
         compare_groups({})
