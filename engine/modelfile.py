@@ -259,8 +259,8 @@ def card_json(model):
 def save_model(model, path):
     """Write PATH.npz and PATH.json atomically: a crash mid-write never leaves a half file."""
     path = Path(path).with_suffix(".npz")
-    if model.preprocess is not None:
-        model.card["preprocess"] = model.preprocess.to_card()
+    # no preprocessing is the input as given, which is 'raw': a card without one would be read back as the book's 'unit'
+    model.card["preprocess"] = (model.preprocess or Preprocess("raw")).to_card()
     model.card["activation"], model.card["sizes"] = model.activation, model.sizes
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

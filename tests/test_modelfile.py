@@ -681,4 +681,12 @@ def test_saving_makes_missing_folders_writes_readable_utf8_cards_and_needs_no_pr
     assert "数字 — café" in embedded
     loaded = load_model(path)
     assert loaded.card["title"] == "数字 — café" and loaded.card["sizes"] == [784, 50, 100, 10]
-    assert "preprocess" not in loaded.card
+
+
+def test_a_model_without_preprocessing_answers_the_same_after_saving(tmp_path):
+    """No preprocessing means the input as given: saved as 'raw', never read back as the book's default 'unit'."""
+    model = MLP(random_params(), card={"name": "m"})  # preprocess=None: pixels go in as they are
+    x = np.random.default_rng(3).integers(0, 256, (50, 784)).astype(np.uint8)
+    loaded = load_model(save_model(model, tmp_path / "m"))
+    assert loaded.card["preprocess"]["kind"] == "raw"
+    np.testing.assert_allclose(loaded.predict_proba(x), model.predict_proba(x), rtol=1e-5, atol=1e-6)
