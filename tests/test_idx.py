@@ -1,9 +1,11 @@
 """IDX parsing: valid files parse to the exact arrays; every kind of broken file is a MnistFormatError naming the file."""
 import gzip
+import tracemalloc
 
 import numpy as np
 import pytest
 
+from engine import idx
 from engine.errors import MnistFormatError
 from engine.idx import decompress, parse_idx, read_idx
 from tests.synth import idx_bytes, synthetic_digits
@@ -48,6 +50,9 @@ BROKEN = {
     "labels file read as images": (LAB, "images", ["magic number 0x00000801", "expected 0x00000803"]),
     "random magic": (header(0x12345678, 12, 28, 28) + IMG[16:], "images", ["magic number 0x12345678"]),
     "32x32 images": (header(0x803, 1, 32, 32) + bytes(32 * 32), "images", ["32x32", "28x28"]),
+    "30x32 images": (header(0x803, 1, 30, 32) + bytes(30 * 32), "images", ["holds 30x32 images"]),  # rows first
+    # 28 + 65,536 columns: the low two bytes alone read 28, so a header read off by a byte would take it for MNIST
+    "28x65564 images": (header(0x803, 1, 28, 28 + 2**16) + bytes(784), "images", ["holds 28x65564 images"]),
     "one byte short": (IMG[:-1], "images", ["truncated", "expected 9,424 bytes", "found 9,423"]),
     "cut in the header": (IMG[:10], "images", ["truncated", "16-byte IDX header"]),
     "one byte too many": (IMG + b"\0", "images", ["too long", "expected 9,424 bytes", "found 9,425"]),
@@ -101,3 +106,62 @@ def test_unreadable_path_is_a_format_error_naming_the_file(tmp_path):
     (tmp_path / "dir.gz").mkdir()
     with pytest.raises(MnistFormatError, match="dir.gz cannot be read"):
         read_idx(tmp_path / "dir.gz", kind="labels")
+
+
+def test_a_labels_file_holding_every_digit_0_to_9_parses():
+    data = header(0x801, 10) + bytes(range(9, -1, -1))  # 9 first: the largest label MNIST has is allowed
+    np.testing.assert_array_equal(parse_idx(data, "lab", kind="labels"), np.arange(9, -1, -1))
+
+
+@pytest.mark.parametrize("data, what, n", [(IMG[:-1], "truncated", 9_423), (IMG + b"\0", "too long", 9_425)])
+def test_a_file_of_the_wrong_size_says_which_way_and_what_to_do(data, what, n):
+    expected = 16 + 12 * 28 * 28  # header and 12 images of 784 bytes
+    with pytest.raises(MnistFormatError) as e:
+        parse_idx(data, "img", kind="images")
+    assert str(e.value) == (f"img is {what}: expected {expected:,} bytes for 12 images, found {n:,}. "
+                            "Delete it and download it again.")
+
+
+def test_parse_errors_from_disk_name_the_file(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    path.write_bytes(LAB[:-1])
+    with pytest.raises(MnistFormatError, match=r"^t10k-labels-idx1-ubyte is truncated: expected 20 bytes"):
+        read_idx(path, kind="labels")
+    with pytest.raises(MnistFormatError, match=r"^my labels is truncated"):
+        read_idx(path, kind="labels", name="my labels")
+
+
+# MAX_BYTES is 64 MB; the limits are checked against a smaller stand-in so the tests need no 64 MB file
+
+
+def test_a_file_of_exactly_max_bytes_is_read_and_one_byte_more_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(idx, "MAX_BYTES", len(IMG))
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(IMG)
+    np.testing.assert_array_equal(read_idx(path, kind="images"), X)
+    path.write_bytes(IMG + b"\0")
+    with pytest.raises(MnistFormatError) as e:
+        read_idx(path, kind="images")
+    assert str(e.value) == f"train-images-idx3-ubyte is {len(IMG) + 1:,} bytes, far more than MNIST: it is not an MNIST file."
+
+
+def test_a_gzip_unpacking_to_exactly_max_bytes_is_read_and_one_byte_more_is_refused(monkeypatch):
+    monkeypatch.setattr(idx, "MAX_BYTES", len(IMG))
+    assert decompress(GZ, "f.gz") == IMG
+    monkeypatch.setattr(idx, "MAX_BYTES", len(IMG) - 1)
+    with pytest.raises(MnistFormatError) as e:
+        decompress(GZ, "f.gz")
+    assert str(e.value) == f"f.gz unpacks to more than {len(IMG) - 1:,} bytes, far more than MNIST: it is not an MNIST file."
+
+
+def test_a_gzip_bomb_is_refused_without_unpacking_it(monkeypatch):
+    bomb = gzip.compress(bytes(4 * 2**20), mtime=0)  # 4 MB of zeros in about 4 KB
+    monkeypatch.setattr(idx, "MAX_BYTES", 1000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(MnistFormatError, match="unpacks to more than 1,000 bytes"):
+            decompress(bomb, "bomb.gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # unpacking stops just past the limit: far less than the 4 MB the whole file holds
