@@ -308,3 +308,212 @@ def test_a_whole_report_reads_in_order_with_its_parts_in_their_places():
     assert img["alt"] == "#7 · 9 d = 0.5"  # the caption on one line, runs of spaces as one
     assert "<figcaption>#7 ·  9<br>d = 0.5</figcaption>" in html
     assert "<li><b>Layers:</b> 784 → 50</li>" in html and "<p>The <b>intro</b>.</p>" in html
+
+
+EN = CATALOG["en"]
+SORT_KEYS = {"conf_desc": lambda conf, loss: -conf, "conf_asc": lambda conf, loss: conf,
+             "loss_desc": lambda conf, loss: -loss, "loss_asc": lambda conf, loss: loss}
+
+
+def template_net(app_env):
+    """Save models/templates.npz, a 784-16-10 ReLU net mostly right and with spread-out confidence, and return its
+    (probabilities (n, 10), labels (n,)) on the test set, computed with NumPy alone.
+
+    Ten hidden units hold the training set's class means (a nearest-mean classifier), six random ones spread the
+    confidence; the second layer sends 7 to 8, 8 to 9 and 9 to 7, so over a third of the answers are wrong. (The fixture's
+    random nets are wrong about 90 % of the time: their surest mistakes are nearly their surest answers.)"""
+    import os
+    from pathlib import Path
+
+    from engine.model import MLP
+    from engine.modelfile import save_model
+    from engine.preprocess import Preprocess
+
+    x, t = app_env["train"]
+    pixels = x.reshape(len(x), -1) / 255
+    means = np.stack([pixels[t == k].mean(axis=0) for k in range(10)])  # (10, 784)
+    rng = np.random.default_rng(27)  # a seed whose net also has a cell of one image
+    to = np.array([0, 1, 2, 3, 4, 5, 6, 8, 9, 7])  # hidden unit k votes for digit to[k]
+    w2 = np.zeros((16, 10))
+    w2[np.arange(10), to] = 0.1
+    w2[10:] = rng.normal(0, 1.5, (6, 10))
+    b2 = np.zeros(10)
+    b2[to] = -0.05 * (means ** 2).sum(axis=1)  # x·m - |m|²/2: the nearest mean wins
+    params = {k: v.astype(np.float32) for k, v in
+              {"W1": np.hstack([means.T, rng.normal(0, 0.1, (784, 6))]), "b1": np.zeros(16), "W2": w2, "b2": b2}.items()}
+    model = MLP(params, activation="relu", preprocess=Preprocess("unit"), card={"title": "Class templates"})
+    save_model(model, Path(os.environ["MNIST_EXPLORER_MODELS"]) / "templates.npz")
+    x, t = app_env["test"]
+    p = {k: v.astype(np.float64) for k, v in params.items()}
+    h = np.maximum(x.reshape(len(x), -1) / 255 @ p["W1"] + p["b1"], 0)
+    z = h @ p["W2"] + p["b2"]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True), t.astype(int)
+
+
+FIELDS = {"i": r"#?(?P<i>\d+)", "true": r"(?P<true>\d)", "pred": r"(?P<pred>\d)", "conf": r"(?P<conf>\d+\.\d\d)%",
+          "loss": r"(?P<loss>\d+\.\d\d)"}
+
+
+def read_caption(key, caption):
+    """The fields of a caption written from catalog text key, with two decimals exactly where the page writes two."""
+    pattern = re.escape(EN[key])
+    for name, rx in FIELDS.items():
+        pattern = pattern.replace(re.escape("{" + name + "}"), rx)
+    m = re.fullmatch(pattern, caption)
+    assert m, (key, caption)
+    return {k: float(v) if "." in v else int(v) for k, v in m.groupdict().items()}
+
+
+def assert_captions(key, captions, expected):
+    """Captions read as expected [{field: value}]: whole numbers exactly, conf (0-1) and loss to their 2 decimals (the page
+    rounds float32 numbers, this test float64 ones, so a value on a rounding boundary may round either way)."""
+    assert len(captions) == len(expected)
+    for caption, want in zip(captions, expected, strict=True):
+        got = read_caption(key, caption)
+        assert set(got) == set(want), caption
+        for k, v in want.items():
+            if k == "conf":
+                assert got[k] == pytest.approx(100 * v, abs=0.0051), caption
+            elif k == "loss":
+                assert got[k] == pytest.approx(v, abs=0.0051), caption
+            else:
+                assert got[k] == v, caption
+
+
+def cell_shown(proba, t, true, pred, sort, page=1):
+    """(heading, [{i, conf, loss}] of page `page`, 12 a page) of cell (true, pred) in one of the page's orders, with NumPy."""
+    guess, conf = proba.argmax(axis=1), proba.max(axis=1)
+    loss = -np.log(proba[np.arange(len(t)), t])
+    idx = np.flatnonzero((t == true) & (guess == pred))
+    if sort != "index":
+        key = SORT_KEYS[sort](conf, loss)[idx]
+        assert len(idx) < 2 or np.diff(np.sort(key)).min() > 1e-4  # no near ties: float32 could not reorder them
+        idx = idx[np.argsort(key, kind="stable")]
+    head = EN["evaluate.cell_head_right" if true == pred else "evaluate.cell_head"].format(true=true, pred=pred, n=len(idx))
+    return head, [{"i": i, "conf": conf[i], "loss": loss[i]} for i in idx[12 * (page - 1):12 * page]]
+
+
+def assert_cell(html, expected):
+    """The report's cell section is expected, a (heading, [{i, conf, loss}]) of cell_shown."""
+    head, captions = report_cell(html)
+    assert head == expected[0]
+    assert_captions("evaluate.cell_caption", captions, expected[1])
+
+
+def report_cell(html):
+    """(heading, captions) of the report's cell gallery: the section just before the first gallery."""
+    head = re.search(r"<h2>([^<]*)</h2><div class='gallery'>", html)[1]
+    return htmllib.unescape(head), [c for _, (c,) in galleries(html)[0]]
+
+
+def test_the_evaluation_reports_mistakes_are_the_surest_wrong_answers_of_a_mostly_right_net(app_env):
+    proba, t = template_net(app_env)
+    pred, conf = proba.argmax(axis=1), proba.max(axis=1)
+    wrong = np.flatnonzero(pred != t)
+    surest = wrong[np.argsort(-conf[wrong], kind="stable")][:24]
+    assert (pred == t).mean() > 0.6 and len(wrong) > 24  # k = 24 of more mistakes than that
+    assert (pred == t)[np.argsort(-conf)[:24]].sum() >= 5  # its surest answers are not its surest mistakes
+    assert np.diff(np.sort(conf[wrong])).min() > 1e-5 and conf.max() < 0.9999  # no near ties, no '> 99.99%'
+    at = run_page("evaluate", query={"model": "templates"})
+    html = at.session_state["ev_report_html"]()
+    captions = [c for _, (c,) in galleries(html)[-1]]
+    assert_captions("evaluate.mistake_caption", captions, [{"i": i, "true": t[i], "pred": pred[i], "conf": conf[i]} for i in surest])
+    assert not {read_caption("evaluate.mistake_caption", c)["i"] for c in captions} & set(np.flatnonzero(pred == t))  # none right
+    assert [r[0] for r in table_rows(html, "Image")] == [f"#{i}" for i in surest]
+    head = EN["evaluate.mistakes_head"].format(k=24, wrong=len(wrong))
+    assert f"<h2>{htmllib.escape(head)}</h2>" in html
+
+
+def test_the_evaluation_report_follows_a_linked_cell_and_order_then_the_widgets_then_a_new_link(app_env):
+    proba, t = template_net(app_env)
+    assert (proba.argmax(axis=1) == t).mean() > 0.6
+    # a link to a right cell of 14 images (two pages), not the most common mistake the page opens on, worst loss first
+    at = run_page("evaluate", query={"model": "templates", "cell": "4-4", "sort": "loss_desc"})
+    expected = cell_shown(proba, t, 4, 4, "loss_desc")
+    assert_cell(at.session_state["ev_report_html"](), expected)
+    assert len(expected[1]) == 12 and expected[1][0]["i"] != cell_shown(proba, t, 4, 4, "conf_desc")[1][0]["i"]  # not the default order
+    # the visitor then picks another order: the widget, not the link, decides
+    at.selectbox(key="ev_sort").select("index").run()
+    assert_cell(at.session_state["ev_report_html"](), cell_shown(proba, t, 4, 4, "index"))
+    # a new link in the same session: the link, not the widgets, decides
+    at.query_params.update({"cell": "8-9", "sort": "conf_asc"})
+    at.run()
+    assert_cell(at.session_state["ev_report_html"](), cell_shown(proba, t, 8, 9, "conf_asc"))
+    # a link with no order: the page's default, surest first (not the images' own order)
+    at = run_page("evaluate", query={"model": "templates", "cell": "9-7"})
+    expected = cell_shown(proba, t, 9, 7, "conf_desc")
+    assert_cell(at.session_state["ev_report_html"](), expected)
+    assert [c["i"] for c in expected[1]] != [c["i"] for c in cell_shown(proba, t, 9, 7, "index")[1]]
+
+
+def test_every_heading_and_number_label_of_the_evaluation_report_is_the_catalogs(app_env):
+    proba, t = template_net(app_env)
+    right = int((proba.argmax(axis=1) == t).sum())
+    html = run_page("evaluate", query={"model": "templates"}).session_state["ev_report_html"]()
+    title = EN["evaluate.report_title"].format(split=EN["evaluate.split_test"])
+    assert f"<title>{htmllib.escape(title)}</title>" in html and f"<h1>{htmllib.escape(title)}</h1>" in html
+    assert EN["evaluate.report_intro"].split(". ")[0] in html  # the intro's first sentence, under the title
+    heads = [htmllib.unescape(h) for h in re.findall(r"<h2>([^<]*)</h2>", html)]
+    cell = EN["evaluate.cell_head"].format(true=7, pred=8, n=int(((t == 7) & (proba.argmax(axis=1) == 8)).sum()))
+    mistakes = EN["evaluate.mistakes_head"].format(k=24, wrong=len(t) - right)
+    assert heads[:5] == [EN["evaluate.matrix_head"], cell, EN["evaluate.table_head"], mistakes, EN["evaluate.cal_head"]]
+    boxes = number_boxes(html)
+    assert boxes[EN["evaluate.right_of"].format(n=f"{len(t):,}")] == f"{right:,}"
+    for key in ("accuracy", "mean_loss", "ece", "mean_conf"):
+        assert EN[f"evaluate.{key}"] in boxes, key
+    plain = " ".join(visible_text(html).split())  # the reader's words, without markup or line breaks
+    for key in ("cm_words", "cm_read", "table_read", "mistakes_words", "cal_words"):
+        assert " ".join(EN[f"evaluate.{key}"].replace("*", "").split(". ")[0].split()) in plain, key  # each text's first sentence
+    matrix, config = figures_in(html)[0]
+    axes = [matrix["layout"][k]["title"]["text"] for k in ("xaxis", "yaxis")]
+    assert axes == [EN["evaluate.cm_x"], EN["evaluate.cm_y"]]
+    assert f"📖 {htmllib.escape(EN['evaluate.cm_read'].split('. ')[0], quote=False)}." in html
+    assert config["toImageButtonOptions"]["filename"] == "confusion-templates-test"
+
+
+def test_the_evaluation_report_shows_a_linked_cell_of_one_image_and_says_when_one_is_empty(app_env):
+    proba, t = template_net(app_env)
+    pred = proba.argmax(axis=1)
+    assert ((t == 3) & (pred == 4)).sum() == 1 and not ((t == 0) & (pred == 5)).any()  # the two cells this test links to
+    at = run_page("evaluate", query={"model": "templates", "cell": "3-4"})
+    assert_cell(at.session_state["ev_report_html"](), cell_shown(proba, t, 3, 4, "conf_desc"))
+    at.query_params.update({"cell": "0-5"})
+    at.run()
+    html = at.session_state["ev_report_html"]()
+    head, empty = EN["evaluate.cell_head"].format(true=0, pred=5, n=0), EN["evaluate.cell_empty"].format(true=0, pred=5)
+    assert f"<h2>{htmllib.escape(head)}</h2><p>{htmllib.escape(empty)}</p>" in html
+    assert len(galleries(html)) == 1  # the mistakes' gallery only
+
+
+def test_the_evaluation_report_shows_the_page_of_a_cell_the_visitor_turned_to(app_env):
+    proba, t = template_net(app_env)
+    at = run_page("evaluate", query={"model": "templates", "cell": "4-4", "sort": "loss_desc"})
+    [pager] = at.get("pagination")
+    pager.set_value(2).run()
+    expected = cell_shown(proba, t, 4, 4, "loss_desc", page=2)
+    assert_cell(at.session_state["ev_report_html"](), expected)
+    assert len(expected[1]) == 2  # images 13 and 14
+
+
+def report_threshold(at):
+    """The coverage threshold of the report's last chart, in percent, checked against its how-to-read words."""
+    html = at.session_state["ev_report_html"]()
+    x0 = figures_in(html)[-1][0]["layout"]["shapes"][0]["x0"]
+    assert EN["evaluate.cov_read_report"].format(t=f"{round(x0 * 100)}%") in html
+    return round(x0 * 100)
+
+
+def test_the_evaluation_reports_threshold_follows_a_link_then_the_slider_then_a_new_link(app_env):
+    at = run_page("evaluate", query={"tab": "calibration", "t": 75})
+    assert report_threshold(at) == 75
+    at.slider(key="ev_t").set_value(60).run()
+    assert report_threshold(at) == 60  # the slider, not the link it came from
+    at.query_params.update({"t": "40"})
+    at.run()
+    assert report_threshold(at) == 40 == at.slider(key="ev_t").value  # a new link wins over the slider
+
+
+@pytest.mark.parametrize(("t", "shown"), [("0", 0), ("100", 100), ("101", 90), ("-1", 90)])
+def test_the_evaluation_reports_threshold_from_a_link_is_a_percent_from_0_to_100_else_90(app_env, t, shown):
+    assert report_threshold(run_page("evaluate", query={"t": t})) == shown
