@@ -27,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.model import MLP
 from engine.modelfile import save_model
+from engine.preprocess import Preprocess
 from tests.conftest import ROOT
 from ui import loaders
 
@@ -37,14 +38,16 @@ TIMEOUT = int(os.environ.get("APPTEST_TIMEOUT", "30"))
 MODEL_SIZES = {"default": [784, 50, 100, 10], "small": [784, 16, 10]}
 
 
-def random_model(sizes, *, seed=0, title=None):
-    """An MLP with random float32 weights of the given layer sizes (never trained: tests read its shape, not its skill)."""
+def random_model(sizes, *, seed=0, title=None, preprocess="unit"):
+    """An MLP with random float32 weights of the given layer sizes (never trained: tests read its shape, not its skill).
+
+    preprocess: a kind name ('unit', as a model trained here, whose file says so) or None (the input as given)."""
     rng = np.random.default_rng(seed)
     params = {}
     for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
         params[f"W{i}"] = rng.normal(0, 0.1, (m, n)).astype(np.float32)
         params[f"b{i}"] = np.zeros(n, np.float32)
-    return MLP(params, card={"title": title or f"Random {'-'.join(map(str, sizes))}"})
+    return MLP(params, preprocess=preprocess and Preprocess(preprocess), card={"title": title or f"Random {'-'.join(map(str, sizes))}"})
 
 
 def write_models(folder):

@@ -15,6 +15,7 @@ import pytest
 
 from engine.model import MLP
 from engine.modelfile import load_model, save_model
+from engine.preprocess import Preprocess
 from tests import apptest_helpers
 from tests.apptest_helpers import page_text, run_page
 from ui.evaluate.paired import format_p
@@ -41,7 +42,8 @@ def craft(app_env, name, right, *, shift):
     # 100 noisy images are linearly independent in 784 dimensions: least squares hits the scores exactly; with no bias,
     # any positive pixel scale gives the same argmax
     W = np.linalg.lstsq(X, 10.0 * np.eye(10)[target], rcond=None)[0]
-    save_model(MLP({"W1": W.astype(np.float32), "b1": np.zeros(10, np.float32)}, card={"title": f"Crafted {name}"}),
+    save_model(MLP({"W1": W.astype(np.float32), "b1": np.zeros(10, np.float32)}, preprocess=Preprocess("unit"),
+                   card={"title": f"Crafted {name}"}),
                Path(os.environ["MNIST_EXPLORER_MODELS"]) / f"{name}.npz")
     return predictions(app_env, name)
 

@@ -358,7 +358,7 @@ def test_calibration_tab_numbers(app_env):
 def spread_model(app_env):
     """A net sure of some test images and unsure of others (the random test nets are unsure of everything, so all their
     answers share one bin): (model, confidence (n,), correct (n,)), the last two computed without the engine."""
-    model = random_model([784, 16, 10], seed=5, title="Spread out")
+    model = random_model([784, 16, 10], seed=5, title="Spread out", preprocess=None)
     model.params["W2"] *= 10  # scaled last layer: logits ten times apart
     x, t = app_env["test"]
     p = reference_proba(None, x, params=model.params, scale=1.0)  # no preprocessing: raw pixels
@@ -431,7 +431,7 @@ def test_compare_two_models(app_env):
 
 
 def test_a_session_model_is_evaluated_on_its_own_validation_split(app_env):
-    model = random_model([784, 20, 10], seed=7, title="Trained here")
+    model = random_model([784, 20, 10], seed=7, title="Trained here", preprocess=None)
     model.card["training"] = {"val_size": 100, "seed": 3}
     at = run_page("evaluate")
     at.session_state["models_session"] = {"run1": model}  # what ui.models.add_session_model stores after training

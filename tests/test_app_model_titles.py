@@ -135,7 +135,7 @@ def test_a_model_with_no_card_fields_is_named_by_its_network():
     """Outside a run (English): a bare card gives the id and the shape; a bool, NaN or text where a number belongs is no
     accuracy or epoch count."""
     from ui import modeltitles
-    bare = random_model([784, 30, 10])
+    bare = random_model([784, 30, 10], preprocess=None)  # no preprocessing: the input as given
     bare.card = {}
     assert modeltitles.label("upload:a", bare) == "a (uploaded): sigmoid 784-30-10, raw pixels 0–255"  # no preprocessing: raw
     assert modeltitles.label("session:b", bare) == "b (trained here): sigmoid 784-30-10, raw pixels 0–255"

@@ -8,6 +8,7 @@ import pytest
 
 from engine.model import MLP
 from engine.modelfile import load_model, save_model
+from engine.preprocess import Preprocess
 from tests import apptest_helpers
 from tests.apptest_helpers import array, assert_no_exception, image_captions, page_text, plotly_figures, run_page
 from tests.photos import encode, ring, seven
@@ -205,7 +206,8 @@ def test_any_depth_and_relu(app_env):
     for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
         params[f"W{i}"] = rng.normal(0, 0.1, (m, n)).astype(np.float32)
         params[f"b{i}"] = rng.normal(0, 0.1, n).astype(np.float32)
-    save_model(MLP(params, activation="relu", card={"title": "deep relu"}), Path(os.environ["MNIST_EXPLORER_MODELS"]) / "deep.npz")
+    save_model(MLP(params, activation="relu", preprocess=Preprocess("unit"), card={"title": "deep relu"}),
+               Path(os.environ["MNIST_EXPLORER_MODELS"]) / "deep.npz")
     at = run_page("single", query={"model": "deep", "index": 2})
     titles = [title_of(f) for f in plotly_figures(at)]
     assert [s for s in titles if s.startswith("Layer")] == [f"Layer {i}: {n} units, sorted by activation z (most active top left)"

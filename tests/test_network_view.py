@@ -33,7 +33,8 @@ def save_net(name, seed=4):
     params = dict(random_model(sizes, seed=seed).params)
     for i in range(1, len(sizes)):
         params[f"b{i}"] = rng.normal(0, 0.3, sizes[i]).astype(np.float32)
-    path = save_model(MLP(params, activation=act, card={"title": f"view {name}"}), Path(os.environ["MNIST_EXPLORER_MODELS"]) / name)
+    path = save_model(MLP(params, activation=act, preprocess=Preprocess("unit"), card={"title": f"view {name}"}),
+                      Path(os.environ["MNIST_EXPLORER_MODELS"]) / name)
     return load_model(path)
 
 
