@@ -4,6 +4,7 @@ import re
 import statistics
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import assert_clean, open_page, screenshot, wait_idle
 
@@ -103,8 +104,12 @@ def rerun_seconds(page, index, i):
     page.evaluate("window.__rerun = {start: null, end: null}")
     index.press("Enter")
     page.get_by_text(re.compile(rf"train #{i}: a \d, as 28 × 28 numbers")).wait_for(timeout=10_000)
+    shown = page.evaluate("performance.now()")  # the new image is on screen: the rerun ended no later than this
     wait_idle(page)
-    page.wait_for_function("window.__rerun.end !== null", timeout=10_000)
+    try:
+        page.wait_for_function("window.__rerun.end !== null", timeout=3_000)
+    except PlaywrightTimeoutError:  # the observer missed the state's flip (twice in full parallel runs): keep the bound
+        page.evaluate(f"window.__rerun.end = {shown}")
     r = page.evaluate("window.__rerun")
     return (r["end"] - r["start"]) / 1000
 
