@@ -18,6 +18,7 @@ from engine.functions import relu, sigmoid
 from engine.model import MLP
 from engine.preprocess import Preprocess
 from engine.train import init_params
+from tests.reference import plain_input
 
 RNG = np.random.default_rng(7)
 PIXELS = (RNG.random((400, 784)) ** 3 * 255).astype(np.float32)  # mostly dark, some bright: image-like statistics
@@ -50,16 +51,7 @@ def net(request):
 
 def logits64(model, pixels):
     """An independent float64 forward pass from pixels (784,) to logits (10,), written out from the definitions."""
-    y = np.asarray(pixels, np.float64)
-    pre = model.preprocess
-    if pre is not None:
-        y = y * float(pre.scale)
-        if pre.mean_ is not None:
-            y = y - pre.mean_.astype(np.float64)
-        if pre.std_ is not None:
-            y = y / pre.std_.astype(np.float64)
-        if pre.zca_ is not None:
-            y = y @ pre.zca_.astype(np.float64)
+    y = plain_input(pixels, model.preprocess)
     act = {"sigmoid": sigmoid, "relu": relu}[model.activation]
     L = model.n_layers
     for i in range(1, L + 1):

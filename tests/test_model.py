@@ -6,6 +6,7 @@ from engine import fold as fold_module
 from engine.fold import INPLACE, fold, fold_factors, pixel_scale
 from engine.model import BLOCK, MLP, forward_block, forward_one, multiply_first
 from engine.preprocess import KINDS, Preprocess, fit
+from tests import reference
 from tests.synth import synthetic_digits
 
 WIDTHS = {0: [], 1: [50], 2: [50, 30], 3: [40, 33, 20]}  # hidden widths by depth; 50 and 33 split in multiply_first
@@ -38,18 +39,8 @@ def book_sigmoid(a):
 
 
 def plain_input(x, p):
-    """Pixels through preprocessing p in float64: ((x * scale) - mean) / std [@ zca]."""
-    h = np.asarray(x, np.float64).reshape(len(x), -1)
-    if p is None:
-        return h
-    h = h * float(p.scale)
-    if p.mean_ is not None:
-        h = h - p.mean_.astype(np.float64)
-    if p.std_ is not None:
-        h = h / p.std_.astype(np.float64)
-    if p.zca_ is not None:
-        h = h @ p.zca_.astype(np.float64)
-    return h
+    """Pixels (n, ...) through preprocessing p in float64, as rows (n, 784)."""
+    return reference.plain_input(np.asarray(x).reshape(len(x), -1), p)
 
 
 def plain_logits(params, activation, h):
