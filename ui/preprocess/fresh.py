@@ -55,7 +55,7 @@ def settings(ds, running):
     seeds = c4.number_input(t("prep.cmp_seeds"), min_value=1, max_value=budget.MOST_SEEDS, step=1, key="pp_seeds",
                             disabled=running, on_change=_touched, help=t("prep.cmp_seeds_help"))
     seed = c5.number_input(t("prep.cmp_seed"), min_value=0, max_value=2**31 - 1, step=1, key="pp_seed", disabled=running)
-    limit = f"{jobs.MAX_RUN_SECONDS / 60:g}"
+    limit = jobview.minutes()
     cost = budget.estimate(kinds=max(2, len(kinds)), seeds=int(seeds), epochs=epochs, n_train=n_train, val_size=jobs.val_size(n_train))
     if cost > jobs.MAX_RUN_SECONDS:
         st.warning(t("prep.cmp_seeds_over", seeds=seeds, limit=limit, minutes=budget.minutes(cost)))
