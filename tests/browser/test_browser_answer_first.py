@@ -4,10 +4,11 @@ import re
 
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from engine.data import load_raw
 from tests.browser.conftest import assert_clean, open_page, screenshot, wait_idle
-from tests.browser.test_browser_single import draw, uploader
+from tests.browser.test_browser_single import INK, draw, uploader
 from tests.photos import render_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.mnist]
@@ -29,7 +30,12 @@ def assert_on_first_screen(page):
 def wait_for_answer(page, digit=None):
     """Wait until the card shows an answer (digit, if given) and the run has settled."""
     card = page.locator('[data-answer="digit"]')
-    card.wait_for(timeout=60_000)
+    try:
+        card.wait_for(timeout=60_000)
+    except PlaywrightTimeout:  # say what the page showed instead, so that a failure on CI can be read from its log
+        shown = page.get_by_test_id("stMainBlockContainer").inner_text()[:1500]
+        ink = page.locator("canvas.upper-canvas").evaluate(INK) if page.locator("canvas.upper-canvas").count() else None
+        raise AssertionError(f"no answer card after 60 s; canvas ink {ink}; the page shows:\n{shown}") from None
     if digit is not None:
         page.wait_for_function(f"""() => document.querySelector('[data-answer="digit"]')?.innerText === '{digit}'""",
                                timeout=60_000)

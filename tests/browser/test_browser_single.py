@@ -48,16 +48,32 @@ def uploader(page):
     return page.get_by_test_id("stMainBlockContainer").locator('input[type="file"]')
 
 
-def draw(page, points):
-    """Drag the mouse through points (x, y in canvas pixels) on the drawing canvas, as one stroke."""
+INK = """(upper) => {
+  const c = upper.parentElement.querySelector('canvas.lower-canvas'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) n += d[i] > 128;
+  return n;
+}"""  # white pixels on the canvas's drawing layer (the black background is a separate canvas)
+
+
+def draw(page, points, *, attempts=3):
+    """Drag the mouse through points (x, y in canvas pixels) on the drawing canvas, as one stroke, until it shows ink."""
     canvas = page.locator("canvas.upper-canvas")
     canvas.wait_for(timeout=60_000)
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=15)
-    page.mouse.up()
+    for _ in range(attempts):
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+        page.mouse.down()
+        for x, y in points[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=15)
+        page.mouse.up()
+        # a freshly mounted canvas arms its pen only after loading its (empty) initial drawing, a moment after it
+        # appears; a stroke made before then leaves no ink and is never sent, so the stroke is made again
+        for _ in range(20):
+            if canvas.evaluate(INK) > 0:
+                return
+            page.wait_for_timeout(100)
+    raise AssertionError(f"the canvas showed no ink after {attempts} strokes")
 
 
 def test_a_digit_drawn_with_the_mouse_is_read(page, app_url, console_errors):
