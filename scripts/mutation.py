@@ -81,9 +81,11 @@ def main():
     p.add_argument("--max-children", type=int, default=1, help="parallel workers (default 1: the machine is shared)")
     p.add_argument("--functions", nargs="+", default=[], metavar="NAME",
                    help="only these functions of the (single) module, e.g. draft; a method is Class.method")
+    p.add_argument("--tests", nargs="+", default=[], metavar="TEST",
+                   help="run these tests instead of the module's [tool.mutation.tests] list (to try a list out)")
     args = p.parse_args()
     table = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutation"]["tests"]
-    tests = [t for m in args.modules for t in tests_for(m, table)]
+    tests = args.tests or [t for m in args.modules for t in tests_for(m, table)]
     target = args.dir or Path("/tmp/mutation") / args.modules[0].removesuffix(".py").replace("/", ".")
     copy_tree(target)
     write_config(target, args.modules, tests)
