@@ -173,6 +173,11 @@ def test_the_evaluation_report_shows_the_pages_galleries_and_reads_without_click
     assert f"<h2>{htmllib.escape(head)}</h2><div class='gallery'>" in html  # the cell the page frames, by name
     assert not INTERACTION.search(visible_text(html)), INTERACTION.search(visible_text(html))
     assert "📖" in html and CATALOG[lang]["evaluate.cov_read_report"].format(t="90%") in html  # the slider's t, in words
+    c = {k: htmllib.escape(CATALOG[lang][k]) for k in ("report.made", "report.card", "card.json", "card.model")}
+    assert f"<p class='meta'>{c['report.made']}: " in html and f"<h2>{c['report.card']}</h2><ul><li><b>{c['card.model']}:</b>" in html
+    assert f"<summary>{c['card.json']}</summary>" in html  # the report's own words are the reader's language too
+    button = next(b.proto for b in at.get("download_button") if b.proto.id.endswith("-ev_report"))
+    assert (button.label, button.help) == (CATALOG[lang]["report.download"], CATALOG[lang]["report.download_help"])
 
 
 def test_the_evaluation_reports_numbers_and_rows_are_the_pages(app_env):
@@ -517,3 +522,78 @@ def test_the_evaluation_reports_threshold_follows_a_link_then_the_slider_then_a_
 @pytest.mark.parametrize(("t", "shown"), [("0", 0), ("100", 100), ("101", 90), ("-1", 90)])
 def test_the_evaluation_reports_threshold_from_a_link_is_a_percent_from_0_to_100_else_90(app_env, t, shown):
     assert report_threshold(run_page("evaluate", query={"t": t})) == shown
+
+
+class _FixedModel:
+    """A stand-in model whose predict_proba returns fixed probabilities (n, 10), whatever the pixels."""
+
+    def __init__(self, proba):
+        self.proba = proba
+
+    def predict_proba(self, x, *, batch_size):
+        return self.proba
+
+
+def test_the_evaluation_draft_puts_each_word_number_and_file_name_in_its_place():
+    from engine.evaluation import evaluate
+    from ui.evaluate import report
+    from ui.stats import percent
+    rng = np.random.default_rng(21)
+    n = 300
+    t = rng.integers(0, 10, n)
+    logits = rng.normal(0, 1, (n, 10)) * rng.uniform(0.5, 6, (n, 1))
+    logits[np.arange(n), t] += 2.0  # mostly right, confidences spread over many bins
+    proba = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+    ev = evaluate(_FixedModel(proba), np.zeros((n, 784), np.uint8), t)
+    w = {k: f"«{k}»" for k in (*report.KEYS, "title", "intro", "cm_title", "mistakes_head")}
+    w["cov_read_report"] = "«cov_read_report {t}»"
+    source_idx = np.arange(n) + 5000  # the images' numbers in their split, not their rows here
+    cell = ("«cell head»", [(b"png-a", "a"), (b"png-b", "b")])
+    mistakes = [(b"png-m", "m")]
+    d = report.draft(ev, w=w, model_id="m1", which="test", source_idx=source_idx,
+                     galleries={"mistakes": mistakes, "cell": cell}, threshold=75)
+
+    pred, conf = proba.argmax(1), proba.max(1)
+    right = pred == t
+    bins = np.clip(np.ceil(conf.astype(np.float64) * 10).astype(int) - 1, 0, 9)  # (0, 0.1], (0.1, 0.2], ...
+    ece = sum(abs(right[bins == b].mean() - conf[bins == b].mean()) * (bins == b).sum() for b in range(10) if (bins == b).any()) / n
+    assert (d.title, d.intro) == ("«title»", "«intro»")
+    assert d.numbers == {"«accuracy»": f"{right.mean():.4f}", "«right_of»": f"{right.sum():,}",
+                         "«mean_loss»": f"{-np.log(proba[np.arange(n), t] + 1e-7).mean():.3f}",
+                         "«ece»": f"{ece:.4f}", "«mean_conf»": percent(conf.mean())}
+    assert [s.heading for s in d.sections] == ["«matrix_head»", "«cell head»", "«table_head»", "«mistakes_head»", "«cal_head»"]
+    parts = [p for s in d.sections for p in s.parts]
+    assert [p[1] for p in parts if p[0] == "text"] == ["«cm_words»", "«table_read»", "«mistakes_words»", "«cal_words»", "**«cov_head»**"]
+    assert [p[1] for p in parts if p[0] == "gallery"] == [cell[1], mistakes]
+
+    charts = [p[1:] for p in parts if p[0] == "chart"]
+    assert [(f.layout.title.text, f.layout.xaxis.title.text, f.layout.yaxis.title.text, read, name) for f, read, name in charts] == [
+        ("«cm_title»", "«cm_x»", "«cm_y»", "«cm_read»", "confusion-m1-test"),
+        ("«rel_title»", "«conf_axis»", "«rel_y»", "«rel_read»", "reliability-m1-test"),
+        ("«hist_title»", "«conf_axis»", "«hist_y»", "«hist_read»", "confidence-m1-test"),
+        ("«cov_title»", "«cov_x»", "«cov_y»", "«cov_read_report 75%»", "coverage-m1-test")]
+    cm = np.zeros((10, 10), int)
+    np.add.at(cm, (t, pred), 1)
+    assert [charts[0][0].data[0].text[i][i] for i in range(10)] == [f"{cm[i, i]:,}" for i in range(10)]  # counts, not rates
+    names = [[tr.name for tr in f.data] for f, _, _ in charts[1:]]
+    assert names[0] == ["«rel_bars»", "«rel_diag»"] and names[2] == ["«acc_answered»", "«coverage»"]
+    assert [s.split(" (")[0] for s in names[1]] == ["«right_answers»", "«wrong_answers»"]
+    assert charts[3][0].layout.shapes[0].x0 == 0.75  # the threshold line at t
+
+    (head, rows), (mhead, mrows) = [p[1:] for p in parts if p[0] == "table"]
+    assert head == ["«col_digit»", "«col_precision»", "«col_recall»", "F1", "«col_support»", "«col_confused»", "«col_confused_n»"]
+    for d_, row in enumerate(rows):
+        p_, r_ = cm[d_, d_] / cm[:, d_].sum(), cm[d_, d_] / cm[d_].sum()
+        assert row[:5] == [d_, f"{p_:.3f}", f"{r_:.3f}", f"{2 * p_ * r_ / (p_ + r_):.3f}", cm[d_].sum()]
+        off = np.where(np.arange(10) == d_, -1, cm[d_])
+        assert row[5:] == ([int(off.argmax()), int(off.max())] if off.max() > 0 else ["", ""])
+    assert mhead == ["«mistake_col_image»", "«mistake_col_true»", "«mistake_col_pred»", "«mistake_col_conf»"]
+    wrong = np.flatnonzero(~right)
+    surest = wrong[np.argsort(-conf[wrong], kind="stable")][:report.MISTAKES]
+    assert mrows == [[f"#{i + 5000}", int(t[i]), int(pred[i]), percent(conf[i])] for i in surest]
+
+    empty = report.draft(ev, w=w, model_id="m1", which="test", source_idx=source_idx,
+                         galleries={"mistakes": [], "cell": ("«empty head»", "«no images here»")}, threshold=90)
+    assert empty.sections[1].heading == "«empty head»" and empty.sections[1].parts == [("text", "«no images here»")]
+    bare = report.draft(ev, w=w, model_id="m1", which="test", source_idx=source_idx)  # no galleries: no cell section
+    assert [s.heading for s in bare.sections] == ["«matrix_head»", "«table_head»", "«mistakes_head»", "«cal_head»"]

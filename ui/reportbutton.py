@@ -21,19 +21,25 @@ def card_rows(model_id, model):
     return [(t("card.model"), plain(modeltitles.title(model_id, model))), *cardrows.rows(model_id, model)]
 
 
+def labels():
+    """The report's own words (its date line, the card's heading, the JSON's summary) in the reader's language."""
+    return {"made": t("report.made"), "card": t("report.card"), "card_json": t("card.json")}
+
+
 def builder(draft, *, model_id, model):
     """A zero-argument function returning the report's HTML; every word is translated now, while the page runs."""
-    labels = {"made": t("report.made"), "card": t("report.card"), "card_json": t("card.json")}
     return functools.partial(draft.html, card_rows=card_rows(model_id, model), card_json=card_json(model),
-                             lang=current_lang(), labels=labels)
+                             lang=current_lang(), labels=labels())
 
 
-def offer(draft, *, model_id, model, key, file_name_parts):
-    """Draw the button; the draft may still be filled after this call (the file is built on click, plotly.js is ~4.7 MB).
-
-    The builder is also kept in st.session_state[key + '_html'], where tests read the report.
-    """
-    build = builder(draft, model_id=model_id, model=model)
+def button(build, *, key, file_name_parts):
+    """Draw the button for build (a zero-argument function returning the HTML), kept in st.session_state[key + '_html']
+    where tests read the report; the file is built on click (plotly.js is ~4.7 MB)."""
     st.session_state[f"{key}_html"] = build
     st.download_button(t("report.download"), data=build, file_name=file_name(*file_name_parts), mime="text/html",
                        on_click="ignore", icon="📄", key=key, help=t("report.download_help"))
+
+
+def offer(draft, *, model_id, model, key, file_name_parts):
+    """Draw the button of a page's Draft, which may still be filled after this call."""
+    button(builder(draft, model_id=model_id, model=model), key=key, file_name_parts=file_name_parts)

@@ -33,9 +33,8 @@ KEYS = ("accuracy", "right_of", "mean_loss", "ece", "mean_conf", "cm_words", "cm
 
 def words(which, n, wrong):
     """Every text of the report in the current language (t() needs the page's session, the click handler has none)."""
-    w = {k: t(f"evaluate.{k}") for k in KEYS if k not in ("right_of", "cm_hover", "rel_hover", "hist_hover")}
-    w.update(right_of=t("evaluate.right_of", n=f"{n:,}"), cm_hover=t("evaluate.cm_hover"), rel_hover=t("evaluate.rel_hover"),
-             hist_hover=t("evaluate.hist_hover"), cm_title=t("evaluate.cm_title", split=t(f"evaluate.split_{which}"), n=f"{n:,}"),
+    w = {k: t(f"evaluate.{k}") for k in KEYS if k != "right_of"}
+    w.update(right_of=t("evaluate.right_of", n=f"{n:,}"), cm_title=t("evaluate.cm_title", split=t(f"evaluate.split_{which}"), n=f"{n:,}"),
              mistakes_head=t("evaluate.mistakes_head", k=min(MISTAKES, wrong), wrong=f"{wrong:,}"),
              title=t("evaluate.report_title", split=t(f"evaluate.split_{which}")), intro=t("evaluate.report_intro"))
     return w
@@ -129,20 +128,17 @@ def draft(ev, *, w, model_id, which, source_idx, galleries=None, threshold=T_DEF
     return d
 
 
-def _html(ev, *, w, model_id, which, source_idx, galleries, threshold, card_rows, card, lang):
+def _html(ev, *, w, model_id, which, source_idx, galleries, threshold, card_rows, card, lang, labels):
     d = draft(ev, w=w, model_id=model_id, which=which, source_idx=source_idx, galleries=galleries, threshold=threshold)
-    return d.html(card_rows=card_rows, card_json=card, lang=lang,
-                  labels={"made": w["made"], "card": w["card"], "card_json": w["card_json"]})
+    return d.html(card_rows=card_rows, card_json=card, lang=lang, labels=labels)
 
 
 def offer(ds, model_id, model, ev, which):
     """The "Download report" button of the evaluation page (call it once, anywhere on the page, after ev is known)."""
     split_name, source_idx = eval_state.source(ds, eval_state.split_key(model, which))
-    w = words(which, ev.n, int(ev.n - ev.correct.sum()))
-    w.update(made=t("report.made"), card=t("report.card"), card_json=t("card.json"))
-    build = functools.partial(_html, ev, w=w, model_id=model_id, which=which, source_idx=source_idx, threshold=page_threshold(),
+    build = functools.partial(_html, ev, w=words(which, ev.n, int(ev.n - ev.correct.sum())), model_id=model_id, which=which,
+                              source_idx=source_idx, threshold=page_threshold(),
                               galleries=shown(ds, ev, split_name=split_name, source_idx=source_idx),
-                              card_rows=reportbutton.card_rows(model_id, model), card=card_json(model), lang=current_lang())
-    st.session_state["ev_report_html"] = build
-    st.download_button(t("report.download"), data=build, file_name=reportbutton.file_name("mnist-evaluation", model_id, which),
-                       mime="text/html", on_click="ignore", icon="📄", key="ev_report", help=t("report.download_help"))
+                              card_rows=reportbutton.card_rows(model_id, model), card=card_json(model), lang=current_lang(),
+                              labels=reportbutton.labels())
+    reportbutton.button(build, key="ev_report", file_name_parts=("mnist-evaluation", model_id, which))
