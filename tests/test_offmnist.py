@@ -141,3 +141,112 @@ def test_the_shipped_cards_report_the_set(mnist_dir):
         assert got["hand"] == pytest.approx(entry["hand"], abs=1e-9)  # MNIST's test images and the seed: the same anywhere
         if entry["faces"] == s.n_faces:  # the fonts of the machine that made the card
             assert got["typed"] == pytest.approx(entry["typed"], abs=1e-9)
+
+
+# Fast checks of build, score and the description on a one-font set (Pillow's built-in font, written to a file)
+
+@pytest.fixture(scope="module")
+def one_face(tmp_path_factory):
+    from PIL import ImageFont
+    path = tmp_path_factory.mktemp("fonts") / "Aileron.ttf"
+    path.write_bytes(ImageFont.load_default(48).path.getvalue())
+    return [("Aileron Regular", str(path), 0)]
+
+
+@pytest.fixture(scope="module")
+def few_digits():
+    """Test digits with 5 of each label but 3 of label 2, 1 of label 5 and none of label 8."""
+    x, _ = synthetic_digits(41, seed=3)
+    t = np.array([d for d in range(10) for _ in range({2: 3, 5: 1, 8: 0}.get(d, 5))])
+    return x[:len(t)].reshape(len(t), 28, 28), t  # (n, 28, 28): build takes the images in any shape
+
+
+def test_build_takes_up_to_a_tenth_of_n_restyled_of_each_label_and_types_each_face(one_face, few_digits):
+    x, t = few_digits
+    s = offmnist.build(x, t, n_restyled=40, n_drawn=6, variants=2, face_list=one_face, seed=5)
+    assert s.seed == 5 and s.n_faces == 1 and s.x.dtype == np.uint8 and s.t.dtype == np.int64
+    parts = list(s.part)
+    assert parts == ["typed"] * 20 + ["hand"] * (len(parts) - 20)  # typed first, then the hand-like ones
+    assert s.t[:20].tolist() == [d for d in range(10) for _ in range(2)] and set(s.what[:20]) == {"typed: Aileron Regular"}
+    restyled = [(i, w) for i, w in enumerate(s.what) if w.startswith("MNIST test #")]
+    picked = [int(w.removeprefix("MNIST test #").split(":")[0]) for _, w in restyled]
+    per_label = {d: [p for p in picked if t[p] == d] for d in range(10)}
+    assert {d: len(p) for d, p in per_label.items()} == {d: min(4, int((t == d).sum())) for d in range(10)}
+    assert all(p == sorted(set(p)) for p in per_label.values())  # distinct images, in file order within a label
+    assert [s.t[i] for i, _ in restyled] == [t[p] for p in picked] == sorted(t[p] for p in picked)  # labels by label
+    assert [i for i, _ in restyled] == list(range(20, 20 + len(picked)))
+    assert s.what[20 + len(picked):] == tuple(f"drawn: {f}" for f in list(strokes.FORMS) + list(strokes.FORMS)[:2])
+    assert s.t[20 + len(picked):].tolist() == [4, 1, 7, 9, 4, 1] and len(s.t) == len(s.x) == len(s.what) == len(s.part)
+
+
+def test_the_set_is_drawn_from_four_streams_of_its_seed(one_face, few_digits):
+    """Typed digits, the test images picked, their restyling and the drawn forms each come from their own stream of the seed."""
+    from engine.picture import digit_of_ink
+    x, t = few_digits
+    x = x.reshape(len(x), -1)
+    s = offmnist.build(x, t, n_restyled=20, n_drawn=3, variants=1, face_list=one_face, seed=4)
+    stream = lambda k: np.random.default_rng([4, 16, k])  # noqa: E731
+    inks = typed.typed_digits(rng=stream(0), variants=1, face_list=one_face)[0]
+    pick, style = stream(1), stream(2)
+    what = []
+    for d in range(10):
+        pool = np.flatnonzero(t == d)
+        for i in np.sort(pick.choice(pool, size=min(len(pool), 2), replace=False)):
+            ink, done = restyle.restyle(x[i], d, rng=style)
+            inks.append(ink)
+            what.append(f"MNIST test #{i}: {done}")
+    inks += strokes.drawn_digits(3, rng=stream(3))[0]
+    assert s.what[10:-3] == tuple(what)
+    np.testing.assert_array_equal(s.x, np.stack([digit_of_ink(ink) for ink in inks]))
+
+
+def test_an_empty_set_scores_none():
+    x, t = synthetic_digits(20, seed=1)
+    s = offmnist.build(x.reshape(20, 784), t, n_restyled=9, n_drawn=0, face_list=[])  # 9 // 10: no test image of a label
+    assert s.x.shape == (0, 784) and s.x.dtype == np.uint8 and len(s.t) == 0 and s.n_faces == 0
+
+    class Never:
+        def predict(self, x):
+            raise AssertionError("nothing to predict")
+
+    assert offmnist.score(Never(), s) == {"accuracy": None, "typed": None, "hand": None, "n": 0, "n_typed": 0, "n_hand": 0}
+
+
+def test_score_is_the_share_right_overall_and_per_part():
+    part = np.array(["typed"] * 4 + ["hand"] * 6)
+    t = np.arange(10) % 10
+    s = offmnist.OffMnist(x=np.zeros((10, 784), np.uint8), t=t, part=part, what=("",) * 10, n_faces=2, seed=0)
+
+    class Fixed:
+        def predict(self, x):
+            assert x is s.x
+            return np.array([0, 1, 0, 0, 4, 5, 6, 0, 0, 0])  # 2 of 4 typed right, 3 of 6 hand
+
+    assert offmnist.score(Fixed(), s) == {"accuracy": 0.5, "typed": 0.5, "hand": 0.5, "n": 10, "n_typed": 4, "n_hand": 6}
+    only_hand = offmnist.OffMnist(x=s.x, t=t, part=np.array(["hand"] * 10), what=s.what, n_faces=0, seed=0)
+    got = offmnist.score(Fixed(), only_hand)
+    assert got["typed"] is None and got["hand"] == got["accuracy"] == 0.5 and got["n_typed"] == 0
+
+
+def test_the_description_counts_the_set_and_names_its_seed_and_sizes():
+    part = np.array(["typed"] * 1234 + ["hand"] * 2001)
+    s = offmnist.OffMnist(x=np.zeros((3235, 784), np.uint8), t=np.zeros(3235, np.int64), part=part, what=(), n_faces=7, seed=3)
+    text = s.description()
+    assert text.startswith("3,235 digits unlike MNIST's (seed 3), never trained on: 1,234 typed in 7 font faces of this machine")
+    assert f"(sizes {min(typed.SIZES)}-{max(typed.SIZES)} px, slants up to ±14°, extra weight)" in text
+    assert "and 2,001 handwriting-like: MNIST test digits with another pen width and slant" in text
+    assert text.endswith("small-loop 9s; all through the picture pipeline.")
+
+    class Right:
+        def predict(self, x):
+            return s.t
+
+    entry = offmnist.card_entry(Right(), s)
+    assert entry == {**offmnist.score(Right(), s), "seed": 3, "faces": 7, "description": text}
+
+
+def test_build_uses_the_machines_faces_by_default(one_face, few_digits, monkeypatch):
+    monkeypatch.setattr(typed, "faces", lambda: one_face)
+    x, t = few_digits
+    s = offmnist.build(x, t, n_restyled=0, n_drawn=0, variants=1)
+    assert s.n_faces == 1 and len(s.t) == 10 and s.seed == offmnist.SEED == 0
