@@ -103,6 +103,16 @@ class SharedSwapped:
         return (_reconstruct, (np.ndarray, (0,), b"b"), (1, (len(self.buf) // 8,), np.dtype(">f8"), False, self.buf))
 
 
+class NoState:
+    """Pickles as numpy's _reconstruct(ndarray, shape, dtype) alone, with no BUILD state after it."""
+
+    def __init__(self, shape, code):
+        self.shape, self.code = shape, code
+
+    def __reduce__(self):
+        return (_reconstruct, (np.ndarray, self.shape, self.code))
+
+
 def test_a_pickle_reusing_one_buffer_for_many_arrays_is_refused_within_the_budget():
     buf = bytes(2**20)
     data = pickle.dumps({f"W{i}": SharedSwapped(buf) for i in range(64)}, protocol=3)  # 1 MB on disk, 64 MB once loaded
@@ -110,6 +120,38 @@ def test_a_pickle_reusing_one_buffer_for_many_arrays_is_refused_within_the_budge
     err, peak = peak_bytes(safe_unpickle, data, "w.pkl")
     assert isinstance(err, ModelFormatError) and f"beyond the {MAX_ARRAY_BYTES:,} bytes" in str(err)
     assert peak < 4 * MAX_ARRAY_BYTES
+
+
+def test_arrays_that_fill_the_budget_exactly_load_and_one_byte_more_is_refused():
+    half = bytes(MAX_ARRAY_BYTES // 2)
+    data = pickle.dumps({"W1": SharedSwapped(half), "W2": SharedSwapped(half)}, protocol=3)
+    loaded = safe_unpickle(data, "w.pkl")
+    assert sum(a.nbytes for a in loaded.values()) == MAX_ARRAY_BYTES and not any(a.any() for a in loaded.values())
+    data = pickle.dumps({"W1": SharedSwapped(half), "W2": SharedSwapped(half), "b": SharedSwapped(bytes(8))}, protocol=3)
+    with pytest.raises(ModelFormatError, match=r"^w.pkl: The pickle declares an array of shape \(1,\) \(8 bytes\), beyond the "):
+        safe_unpickle(data, "w.pkl")
+
+
+def test_an_array_is_allocated_with_the_dtype_its_budget_was_charged_for():
+    # _reconstruct with no state: the array numpy's pickles start from, here as large as the budget allows in int8
+    data = pickle.dumps(NoState((MAX_ARRAY_BYTES,), b"b"), protocol=3)
+    arr, peak = peak_bytes(safe_unpickle, data, "w.pkl")
+    assert not isinstance(arr, ModelFormatError), arr
+    assert arr.dtype == np.int8 and arr.shape == (MAX_ARRAY_BYTES,)
+    assert peak < 1.5 * MAX_ARRAY_BYTES  # 2 MiB, not the 16 MiB of float64
+    err, _ = peak_bytes(safe_unpickle, pickle.dumps(NoState((MAX_ARRAY_BYTES + 1,), b"b"), protocol=3), "w.pkl")
+    assert isinstance(err, ModelFormatError) and "beyond the" in str(err)
+
+
+def test_a_pickle_of_exactly_the_size_limit_is_read_and_one_byte_more_is_not():
+    overhead = len(pickle.dumps(bytes(1000), protocol=3)) - 1000  # opcode, 4-byte length, memo and stop
+    data = pickle.dumps(bytes(MAX_PICKLE_BYTES - overhead), protocol=3)
+    assert len(data) == MAX_PICKLE_BYTES
+    assert safe_unpickle(data, "w.pkl") == bytes(MAX_PICKLE_BYTES - overhead)
+    data = pickle.dumps(bytes(MAX_PICKLE_BYTES - overhead + 1), protocol=3)
+    with pytest.raises(ModelFormatError) as e:
+        safe_unpickle(data, "w.pkl")
+    assert str(e.value) == f"w.pkl is {MAX_PICKLE_BYTES + 1:,} bytes; a weights pickle over {MAX_PICKLE_BYTES:,} bytes is refused."
 
 
 def test_the_book_pickle_fits_its_budget_tenfold(book_weights):

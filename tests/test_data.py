@@ -3,6 +3,7 @@ import gzip
 import os
 import struct
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,7 +69,7 @@ def check_split(x, t, img, lab, *, normalize, flatten, one_hot_label):
     else:
         np.testing.assert_array_equal(x, expect)
     if one_hot_label:
-        assert t.shape == (n, 10)
+        assert t.shape == (n, 10) and t.dtype == np.float32
         np.testing.assert_array_equal(t, np.eye(10, dtype=t.dtype)[lab])
         assert set(np.unique(t)) <= {0, 1} and (t.sum(axis=1) == 1).all()
     else:
@@ -141,6 +142,7 @@ def test_mismatched_image_and_label_counts_name_both_files(tmp_path, fresh_cache
         load_mnist(data_dir=folder)
     msg = str(e.value)
     assert "t10k-images-idx3-ubyte.gz holds 10 images" in msg and "t10k-labels-idx1-ubyte.gz holds 9 labels" in msg
+    assert msg.endswith(" labels: one of the two is the wrong file. Replace them with a matching pair.")
 
 
 def test_a_broken_file_in_the_folder_names_itself_through_load_mnist(tmp_path, fresh_cache):
@@ -251,6 +253,69 @@ def test_a_corrupt_cache_is_detected_and_rebuilt(cached_folder, monkeypatch, cas
     np.testing.assert_array_equal(load_raw(folder)["test_img"], arrays["test"][0])
 
 
+def reference_checksum(data):
+    """The cache checksum by hand: the 64-bit little-endian words summed modulo 2**64, XOR the leftover bytes' sum doubled."""
+    n8 = len(data) // 8 * 8
+    words = sum(int.from_bytes(data[i:i + 8], "little") for i in range(0, n8, 8)) % 2**64
+    return words ^ (sum(data[n8:]) << 1)
+
+
+def test_the_cache_checksum_is_the_wrapping_word_sum_and_changes_with_any_byte():
+    rng = np.random.default_rng(3)
+    arr = rng.integers(200, 256, (9, 11), dtype=np.uint8)  # 99 bytes: 12 words that overflow 2**64 when summed, 3 left over
+    assert engine.data.checksum(arr) == reference_checksum(arr.tobytes())
+    strided = arr[:, ::2]  # not contiguous: its bytes in C order are what is checked
+    assert engine.data.checksum(strided) == reference_checksum(strided.tobytes())
+    for i in (0, 50, 97, 98):  # a flip in a word and in the leftover bytes
+        flipped = arr.copy().reshape(-1)
+        flipped[i] ^= 1
+        assert engine.data.checksum(flipped) != engine.data.checksum(arr)
+
+
+def test_two_folders_with_the_same_file_names_keep_separate_cache_entries(tmp_path, fresh_cache, monkeypatch):
+    a, arrays_a = write_mnist(tmp_path / "a", n_train=30, n_test=10, seed=1)
+    b, arrays_b = write_mnist(tmp_path / "b", n_train=30, n_test=10, seed=2)
+    load_raw(a)
+    load_raw(b)
+    assert len(cache_files(".npy")) == 8
+    forbid_parsing(monkeypatch)  # switching back and forth reads both from the cache
+    np.testing.assert_array_equal(load_raw(a)["train_img"], arrays_a["train"][0])
+    np.testing.assert_array_equal(load_raw(b)["train_img"], arrays_b["train"][0])
+    np.testing.assert_array_equal(load_raw(a)["test_label"], arrays_a["test"][1])
+
+
+def test_a_file_that_vanishes_while_loading_is_named(tmp_path, fresh_cache, monkeypatch):
+    folder, _ = write_mnist(tmp_path / "d", n_train=20, n_test=5)
+    real = engine.data.locate
+
+    def racing(data_dir):
+        found = real(data_dir)
+        found[1]["test_label"].unlink()  # deleted by someone else between finding and reading
+        return found
+    monkeypatch.setattr(engine.data, "locate", racing)
+    with pytest.raises(MnistFormatError, match=r"^t10k-labels-idx1-ubyte\.gz cannot be read \(No such file"):
+        load_raw(folder)
+
+
+def test_cache_writes_go_through_temp_files_named_after_this_process(tmp_path, fresh_cache, monkeypatch):
+    import re
+    folder, arrays = write_mnist(tmp_path / "d", n_train=20, n_test=5)
+    moved = []
+    real = os.replace
+
+    def spy(src, dst):
+        moved.append((Path(src), Path(dst)))
+        return real(src, dst)
+    monkeypatch.setattr(os, "replace", spy)
+    load_raw(folder)
+    assert len(moved) == 8
+    for src, dst in moved:  # {pid}.parsed.{random}.npy|json in the cache's tmp/: the sweep and a reader can tell whose it is
+        assert src.parent == fresh_cache / "tmp" and dst.parent == parsed_cache_dir()
+        assert re.fullmatch(rf"{os.getpid()}\.parsed\.[0-9a-f]{{12}}\{dst.suffix}", src.name), src.name
+    assert sorted(dst.suffix for _, dst in moved) == [".json"] * 4 + [".npy"] * 4
+    assert list((fresh_cache / "tmp").iterdir()) == []
+
+
 def test_an_unwritable_cache_is_skipped_not_fatal(tmp_path, monkeypatch):
     folder, arrays = write_mnist(tmp_path / "d", n_train=20, n_test=5)
     blocker = tmp_path / "not-a-dir"
@@ -308,6 +373,29 @@ def test_download_is_the_last_resort_and_lands_in_the_cache(sources):
     assert n_train() == 42
     assert downloads == [mnist_cache_dir()]
     assert n_train() == 42 and len(downloads) == 1  # the next load finds the cache
+
+
+def test_load_raw_does_not_download_unless_asked(sources):
+    _, downloads = sources
+    with pytest.raises(MnistNotFoundError):
+        load_raw()
+    assert downloads == []
+    assert len(load_raw(download=True)["train_label"]) == 42 and downloads == [mnist_cache_dir()]
+
+
+def test_load_mnist_hands_its_progress_callback_to_the_download(sources, monkeypatch):
+    seen = []
+
+    def fake_download(dest, **kw):
+        seen.append(kw.get("progress"))
+        write_mnist(dest, n_train=42, n_test=5, seed=99)
+        return dest
+    monkeypatch.setattr(engine.download, "download_mnist", fake_download)
+
+    def progress(stem, done, total):
+        pass
+    assert n_train(progress=progress) == 42
+    assert seen == [progress]
 
 
 def test_no_source_and_no_download_names_the_files_and_the_ways(sources):

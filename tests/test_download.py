@@ -1,14 +1,21 @@
 """The downloader against a local HTTP server on 127.0.0.1: good, corrupt, truncated, missing, dropped and stalled mirrors."""
+import contextlib
+import errno
 import gzip
 import hashlib
+import http.server
 import os
+import re
 import subprocess
 import sys
+import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import engine.download
 from engine.data import FILES, load_mnist
 from engine.download import download_mnist
 from engine.errors import DownloadError
@@ -198,12 +205,13 @@ def test_synthetic_good_download_loads_the_served_arrays(synth_server, tmp_path,
 
 
 @pytest.mark.parametrize("variant", ["corrupt", "truncated", "drop", "missing"])
-def test_synthetic_broken_mirror_leaves_nothing_then_falls_back(synth_server, tmp_path, variant):
+def test_synthetic_broken_mirror_leaves_nothing_then_falls_back(synth_server, tmp_path, fresh_cache, variant):
     server, _, checksums = synth_server
     dest = tmp_path / "dest"
     with pytest.raises(DownloadError, match=f"^Could not download {FIRST}.*{FAILURES[variant]}"):
         download_mnist(dest, mirrors=[server.url + variant], checksums=checksums, timeout=TIMEOUT)
     assert_empty(dest)
+    assert_empty(fresh_cache / "tmp")  # nor a partial file in the cache
     download_mnist(dest, mirrors=[server.url + variant, server.url + "good"], checksums=checksums, timeout=TIMEOUT)
     assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
 
@@ -257,5 +265,169 @@ def test_a_download_leaves_no_temp_file_beside_the_data_or_in_the_cache(synth_se
     dest = tmp_path / "dest"
     download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
     assert len(seen) == 4 and all(p.parent == fresh_cache / "tmp" for p in seen)  # partial files live in the cache
+    for p, name in zip(seen, NAMES, strict=True):  # named after this process and the file: the sweep and a reader know whose
+        assert re.fullmatch(rf"{os.getpid()}\.download-{name[:-3]}\.[0-9a-f]{{12}}\.part", p.name), p.name
     assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
     assert list((fresh_cache / "tmp").iterdir()) == []
+
+
+# --- mirror settings, odd servers and local faults: each failure is one sentence naming the URL and the cause -------
+
+def served_files(arrays):
+    """{name.gz: gzip bytes} of the synthetic arrays, in the downloader's order."""
+    stems = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    files = {}
+    for split, (x, t) in arrays.items():
+        files[f"{stems[split][0]}.gz"] = gzip.compress(idx_bytes(x, kind="images"))
+        files[f"{stems[split][1]}.gz"] = gzip.compress(idx_bytes(t, kind="labels"))
+    return {name: files[name] for name in NAMES}
+
+
+class HeaderHandler(http.server.BaseHTTPRequestHandler):
+    """Serves server.files by name with the Content-Length header server.length: None leaves it out, a string goes as is."""
+
+    def do_GET(self):  # noqa: N802 (the name http.server calls)
+        body = self.server.files[self.path.rsplit("/", 1)[-1]]
+        self.send_response(200)
+        if self.server.length is not None:
+            self.send_header("Content-Length", self.server.length)
+        self.end_headers()
+        self.wfile.write(body)  # HTTP/1.0: the connection closes after the body, which is how its end is known
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def header_server(files, length):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HeaderHandler)
+    httpd.daemon_threads, httpd.files, httpd.length = True, files, length
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def test_mirrors_from_the_environment_get_a_trailing_slash_and_an_empty_list_means_the_public_ones(monkeypatch):
+    monkeypatch.delenv("MNIST_MIRRORS", raising=False)
+    assert engine.download.mirrors_from_env() == engine.download.MIRRORS
+    monkeypatch.setenv("MNIST_MIRRORS", "  ")
+    assert engine.download.mirrors_from_env() == engine.download.MIRRORS
+    monkeypatch.setenv("MNIST_MIRRORS", " http://a/x  http://b/y/ ")
+    assert engine.download.mirrors_from_env() == ("http://a/x/", "http://b/y/")
+
+
+def test_a_mirror_given_with_its_trailing_slash_works(synth_server, tmp_path):
+    server, _, checksums = synth_server
+    dest = tmp_path / "dest"
+    download_mnist(dest, mirrors=[server.url + "good/"], checksums=checksums, timeout=TIMEOUT)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
+
+
+def test_a_mirror_that_sends_no_content_length_still_downloads_with_an_unknown_total(synth_server, tmp_path):
+    _, arrays, checksums = synth_server
+    files = served_files(arrays)
+    calls = []
+    with header_server(files, None) as url:
+        download_mnist(tmp_path, mirrors=[url], checksums=checksums, timeout=TIMEOUT, progress=lambda *c: calls.append(c))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
+    assert {total for _, _, total in calls} == {0}  # 0: the size is unknown, not a wrong size
+    assert [max(d for s, d, _ in calls if s == name[:-3]) for name in NAMES] == [len(files[name]) for name in NAMES]
+
+
+def test_a_garbled_content_length_fails_with_the_mirrors_url_and_the_cause(synth_server, tmp_path, fresh_cache):
+    _, arrays, checksums = synth_server
+    try:
+        int("abc")
+    except ValueError as e:
+        cause = str(e)
+    with header_server(served_files(arrays), "abc") as url, pytest.raises(DownloadError) as e:
+        download_mnist(tmp_path / "dest", mirrors=[url], checksums=checksums, timeout=TIMEOUT)
+    assert f"from any mirror ({url}{FIRST} failed: {cause}). Get the four files" in str(e.value)
+    assert_empty(tmp_path / "dest")
+    assert_empty(fresh_cache / "tmp")
+
+
+def test_every_mirrors_failure_is_listed_in_one_sentence_with_the_way_out(synth_server, tmp_path):
+    server, _, checksums = synth_server
+    refused = closed_port_url()
+    with pytest.raises(DownloadError) as e:
+        download_mnist(tmp_path / "dest", mirrors=[server.url + "missing", refused], checksums=checksums, timeout=TIMEOUT)
+    why = str(ConnectionRefusedError(errno.ECONNREFUSED, os.strerror(errno.ECONNREFUSED)))  # "[Errno 111] Connection refused"
+    assert str(e.value) == (
+        f"Could not download {FIRST} from any mirror ({server.url}missing/{FIRST} failed: HTTP 404 Not Found | "
+        f"{refused}{FIRST} failed: {why}). Get the four files ({', '.join(NAMES)}) another way, put them in a folder "
+        "and set MNIST_DIR to it, then try again.")
+
+
+def test_a_full_disk_names_the_cause_without_its_error_number(synth_server, tmp_path, fresh_cache, monkeypatch):
+    server, _, checksums = synth_server
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(engine.download, "open", full, raising=False)  # the .part file cannot be written
+    with pytest.raises(DownloadError) as e:
+        download_mnist(tmp_path / "dest", mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert f"({server.url}good/{FIRST} failed: {os.strerror(errno.ENOSPC)}). Get" in str(e.value)
+
+
+def test_a_mirror_serving_zlib_instead_of_gzip_is_refused(synth_server, tmp_path, fresh_cache):
+    _, arrays, checksums = synth_server
+    files = {name: zlib.compress(gzip.decompress(gz)) for name, gz in served_files(arrays).items()}  # the right content
+    with LocalServer({f"/z/{name}": data for name, data in files.items()}) as s, pytest.raises(DownloadError) as e:
+        download_mnist(tmp_path / "dest", mirrors=[s.url + "z"], checksums=checksums, timeout=TIMEOUT)
+    assert f"({s.url}z/{FIRST} is not a valid gzip file). Get" in str(e.value)
+    assert_empty(tmp_path / "dest")
+
+
+def test_a_file_that_unpacks_beyond_the_limit_is_refused_and_one_at_the_limit_is_not(synth_server, tmp_path, monkeypatch):
+    server, arrays, checksums = synth_server
+    largest = len(idx_bytes(arrays["train"][0], kind="images"))  # train-images, the first and largest file
+    monkeypatch.setattr(engine.download, "MAX_BYTES", largest - 1)
+    with pytest.raises(DownloadError) as e:
+        download_mnist(tmp_path / "a", mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert f"({server.url}good/{FIRST} unpacks to more than {largest - 1:,} bytes, far more than MNIST). Get" in str(e.value)
+    assert_empty(tmp_path / "a")
+    monkeypatch.setattr(engine.download, "MAX_BYTES", largest)
+    download_mnist(tmp_path / "b", mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(NAMES)
+
+
+def test_files_already_there_are_kept_and_only_the_missing_ones_fetched(synth_server, tmp_path):
+    server, arrays, checksums = synth_server
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / FIRST).write_bytes(served_files(arrays)[FIRST])
+    before = len(server.requests)
+    download_mnist(dest, mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert server.requests[before:] == [f"/good/{name}" for name in NAMES[1:]]
+    assert sorted(p.name for p in dest.iterdir()) == sorted(NAMES)
+
+
+def test_folders_that_cannot_be_made_name_themselves_and_the_fix(synth_server, tmp_path, fresh_cache, monkeypatch):
+    server, _, checksums = synth_server
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    why = os.strerror(errno.ENOTDIR)
+    with pytest.raises(DownloadError) as e:
+        download_mnist(blocker / "dest", mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert str(e.value) == f"Cannot create {blocker / 'dest'} ({why}): choose a writable folder with --data-dir."
+    monkeypatch.setenv("MNIST_EXPLORER_CACHE", str(blocker))
+    with pytest.raises(DownloadError) as e:
+        download_mnist(tmp_path / "dest", mirrors=[server.url + "good"], checksums=checksums, timeout=TIMEOUT)
+    assert str(e.value) == f"Cannot create {blocker / 'tmp'} ({why}): point MNIST_EXPLORER_CACHE at a writable folder."
+
+
+def test_fetch_with_no_room_for_its_temp_file_raises_one_download_error(synth_server, tmp_path, monkeypatch):
+    server, _, checksums = synth_server
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MNIST_EXPLORER_CACHE", str(blocker))
+    url = f"{server.url}good/{FIRST}"
+    with pytest.raises(DownloadError, match=f"^{url} failed: "):
+        engine.download.fetch(url, tmp_path / FIRST, FIRST[:-3], checksums=checksums, timeout=TIMEOUT, progress=None)
+    assert not (tmp_path / FIRST).exists()

@@ -1,8 +1,11 @@
 """Grep guards for SECURITY.md: no pickle execution, no network access but the MNIST download, telemetry off, XSRF on."""
 import ast
+import io
+import pickle
 import re
 import tomllib
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT
@@ -129,3 +132,96 @@ def test_no_full_garbage_collection_after_every_script_run(monkeypatch):
     config.get_config_options(force_reparse=True)
     assert config.get_option("runner.postScriptGC") is False
     assert config.get_option("browser.gatherUsageStats") is False
+
+
+# --- the restricted unpickler itself: what numpy's own pickles never hold is refused by name -------------------------
+
+class Reduced:
+    """Pickles as the (callable, args[, state]) it is given: to write by hand the pickles numpy never would."""
+
+    def __init__(self, *reduce):
+        self.reduce = reduce
+
+    def __reduce__(self):
+        return self.reduce
+
+
+def array_with_state(state):
+    """A pickled array whose BUILD state is `state`, in the form numpy's own pickles take (protocol 3)."""
+    from numpy._core.multiarray import _reconstruct
+    return pickle.dumps({"W1": Reduced(_reconstruct, (np.ndarray, (0,), b"b"), state)}, protocol=3)
+
+
+def refusal(data, name="w.pkl"):
+    """The message safe_unpickle refuses data with."""
+    from engine.bookpickle import safe_unpickle
+    from engine.errors import ModelFormatError
+    with pytest.raises(ModelFormatError) as e:
+        safe_unpickle(data, name)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("shape", [(-1,), (2.0,), [3], (True,), (1,) * 33])
+def test_a_state_with_something_that_is_not_a_shape_is_refused(shape):
+    assert refusal(array_with_state((1, shape, np.dtype("u1"), False, b"abc"))) == (
+        f"w.pkl: The pickle declares an array of shape {shape!r}, which is not a shape; refused.")
+
+
+def test_thirty_two_dimensions_and_numpys_older_four_item_state_still_load():
+    from engine.bookpickle import safe_unpickle
+    deep = safe_unpickle(array_with_state((1, (1,) * 32, np.dtype("<f4"), False, np.float32(2.5).tobytes())))["W1"]
+    assert deep.shape == (1,) * 32 and deep.dtype == np.float32 and deep.item() == 2.5
+    old = safe_unpickle(array_with_state(((2,), np.dtype("<i2"), False, b"\x01\x00\x02\x00")))["W1"]
+    assert old.dtype == np.int16 and old.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("state", [5, ((2,), np.dtype("u1"), b"ab"), (1, (2,), np.dtype("u1"), False, b"ab", None)])
+def test_a_state_numpy_never_writes_is_refused(state):
+    assert refusal(array_with_state(state)) == "w.pkl: The pickle sets an array's state to something numpy never writes; refused."
+
+
+@pytest.mark.parametrize("raw", [b"abc", b"abcde", 1234])
+def test_an_array_state_without_its_bytes_is_refused(raw):
+    assert refusal(array_with_state((1, (4,), np.dtype("u1"), False, raw))) == (
+        "w.pkl: The pickle declares an array of shape (4,) without carrying its 4 bytes; refused.")
+
+
+def test_reconstructing_anything_but_an_ndarray_is_refused():
+    from numpy._core.multiarray import _reconstruct
+    data = pickle.dumps(Reduced(_reconstruct, (np.dtype, (0,), b"b")), protocol=3)
+    assert refusal(data) == "w.pkl: The pickle tries to build something other than a numpy array."
+
+
+def test_persistent_references_are_refused_and_unnamed_data_is_the_pickle():
+    class External(pickle.Pickler):
+        def persistent_id(self, obj):
+            return "weights-elsewhere" if obj == "external" else None
+    buf = io.BytesIO()
+    External(buf, protocol=3).dump({"W1": "external"})
+    said = "The pickle uses persistent references, which a weights file never needs; refused."
+    assert refusal(buf.getvalue()) == f"w.pkl: {said}"
+    from engine.bookpickle import safe_unpickle
+    from engine.errors import ModelFormatError
+    with pytest.raises(ModelFormatError) as e:
+        safe_unpickle(buf.getvalue())
+    assert str(e.value) == f"the pickle: {said}"
+
+
+def test_a_broken_stream_is_one_sentence_with_pythons_own_reason():
+    data = pickle.dumps({"W1": [1.0, 2.0]}, protocol=3)[:-4]
+    try:
+        pickle.loads(data)  # no globals in it: safe to ask the standard unpickler what is wrong
+    except Exception as e:  # whatever pickle raises is the reason to show
+        why = f"{type(e).__name__}: {e}"
+    assert refusal(data) == f"w.pkl is not a readable weights pickle ({why})."
+
+
+def test_loaded_arrays_are_plain_ndarrays_that_pickle_and_load_again():
+    from engine.bookpickle import safe_unpickle
+    w = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for obj in ({"W1": w, "b1": np.ones(3, np.float32)}, w):
+        loaded = safe_unpickle(pickle.dumps(obj, protocol=3))
+        arrays = loaded.values() if isinstance(obj, dict) else [loaded]
+        assert all(type(a) is np.ndarray for a in arrays)  # not the checking subclass, which only this module may name
+        again = safe_unpickle(pickle.dumps(loaded, protocol=3))  # so a saved copy of them is a weights pickle too
+        np.testing.assert_array_equal(again["W1"] if isinstance(obj, dict) else again, w)
