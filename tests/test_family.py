@@ -210,3 +210,119 @@ def test_compare_seeds_runs_seed_by_seed_with_one_start_per_seed_and_stops_whole
 
     stopped = compare_seeds(x, t, kinds=("unit", "center"), seeds=(4, 5), config=config, callback=stop_in_the_third_run)
     assert list(stopped) == ["unit@4", "center@4", "unit@5"] and "center@5" not in seen  # the runs to come are skipped
+
+
+def test_the_default_plan_is_the_one_the_shipped_family_was_built_with():
+    plan, cards = Plan(), {k: json.loads((ROOT / "models" / f"pre-{k}.json").read_text())["family"] for k in KINDS}
+    for kind, f in cards.items():
+        assert list(plan.rates) == f["start_grid"]["lr"] and list(plan.seeds) == f["seeds"] and f["sweep_seed"] == plan.seeds[0]
+        steps = len(f["grid"]["lr"]) - len(plan.rates)
+        assert steps <= plan.extend, kind  # never more steps beyond the grid than the plan allows
+    assert list(plan.eps) == cards["whiten"]["start_grid"]["eps"]
+    assert len(cards["whiten"]["grid"]["lr"]) - len(plan.rates) == plan.extend  # whiten's rate needed every step allowed
+
+
+def test_a_run_is_known_by_its_choice_rate_seed_and_for_whiten_only_its_eps():
+    a = replace(TINY, preprocess="unit", lr=0.004, eps=0.5, seed=3)
+    assert family.key(a) == ("unit", 0.004, None, 3) and family.key(replace(a, eps=2.0)) == family.key(a)
+    w = replace(a, preprocess="whiten")
+    assert family.key(w) == ("whiten", 0.004, 0.5, 3) != family.key(replace(w, eps=2.0))
+
+
+def test_beyond_a_grid_of_two_and_a_rounded_step():
+    assert family.beyond((0.1, 1.0), 0.1) == 0.01 and family.beyond([1.0, 0.1], 1.0) == 10.0  # any order
+    assert family.beyond((0.3, 0.7), 0.3) == 0.128571  # 0.09 / 0.7 = 0.1285714...: six significant digits
+    assert family.beyond((0.3, 0.7), 0.7) == 1.63333  # 0.49 / 0.3
+    assert family.beyond((), 0.1) is None
+
+
+def test_pick_breaks_eps_ties_towards_the_middle_then_takes_the_smaller_rate():
+    rows = [{"lr": lr, "eps": e, "val_accuracy": 0.9} for lr in (0.001, 0.002) for e in (0.01, 0.1, 1.0)]
+    assert pick(rows) == {"lr": 0.001, "eps": 0.1, "val_accuracy": 0.9}  # both rates are as near the middle: the smaller
+    rows.append({"lr": 0.008, "eps": 0.1, "val_accuracy": None})  # a diverged run: not part of the grid's middle
+    assert pick(rows)["lr"] == 0.001
+    rows.append({"lr": 0.004, "eps": 1.0, "val_accuracy": 0.9})
+    assert pick(rows) == {"lr": 0.002, "eps": 0.1, "val_accuracy": 0.9}  # of 0.001, 0.002 and 0.004: the middle one
+    with pytest.raises(ValueError, match=r"^pick\(\) needs at least one sweep row of a run that trained\.$"):
+        pick([{"lr": 0.1, "eps": None, "val_accuracy": None}])
+
+
+def test_a_choice_without_eps_runs_its_seeds_at_the_base_eps():
+    runs = seed_configs("unit", base=replace(TINY, eps=0.3), plan=Plan(seeds=(2, 9)), tuned={"lr": 0.004, "eps": None})
+    assert [(c.preprocess, c.lr, c.eps, c.seed) for c in runs["tuned"]] == [("unit", 0.004, 0.3, 2), ("unit", 0.004, 0.3, 9)]
+    assert [(c.preprocess, c.lr, c.eps, c.seed) for c in runs["shared"]] == [("unit", TINY.lr, 0.3, 2), ("unit", TINY.lr, 0.3, 9)]
+
+
+def test_sweep_and_seed_rows_hold_a_runs_validation_numbers():
+    c = replace(TINY, preprocess="whiten", lr=0.004, eps=1.0, seed=3, epochs=4)
+    m = Fake(c, 0.96)  # val_acc 0.24, 0.48, 0.72, 0.96: 0.95 first reached in epoch 4
+    m.card["best_epoch"], m.card["seconds"] = 3, 12.5
+    assert family.sweep_row(m, c) == {"lr": 0.004, "eps": 1.0, "val_accuracy": 0.96, "best_epoch": 3, "to95": 4}
+    unit = replace(c, preprocess="unit")
+    assert family.sweep_row(Fake(unit, 0.5), unit) == {"lr": 0.004, "eps": None, "val_accuracy": 0.5, "best_epoch": 4, "to95": None}
+    assert family.sweep_row(None, c) == {"lr": 0.004, "eps": 1.0, "val_accuracy": None, "best_epoch": None, "to95": None}
+    assert family.sweep_row(None, unit)["eps"] is None
+    assert family.seed_row(m, test_accuracy=0.955) == {"seed": 3, "test_accuracy": 0.955, "val_accuracy": 0.96, "best_epoch": 3,
+                                                       "to95": 4, "seconds": 12.5}
+
+
+def test_build_writes_every_field_of_a_choice_s_entry():
+    plan = Plan(rates=(0.002, 0.004, 0.008), eps=(0.5,), seeds=(3, 5))
+    shipped, entries = build(["unit"], base=TINY, plan=plan, train_many=lambda cs: [Fake(c, fake_val(c)) for c in cs],
+                             score=lambda m: round(m.card["val_accuracy"] - 0.01, 6))
+
+    def val(lr, seed):
+        return fake_val(replace(TINY, preprocess="unit", lr=lr, seed=seed))
+
+    def run(lr, seed):
+        return {"seed": seed, "test_accuracy": round(val(lr, seed) - 0.01, 6), "val_accuracy": val(lr, seed), "best_epoch": 2,
+                "to95": 2, "seconds": 1.0}
+
+    assert entries == {"unit": {
+        "kind": "unit", "target": 0.95, "chosen_by": "val_accuracy", "sweep_seed": 3,
+        "grid": {"lr": [0.002, 0.004, 0.008], "eps": None}, "start_grid": {"lr": [0.002, 0.004, 0.008], "eps": None},
+        "sweep": [{"lr": lr, "eps": None, "val_accuracy": val(lr, 3), "best_epoch": 2, "to95": 2} for lr in (0.002, 0.004, 0.008)],
+        "tuned": {"lr": 0.004, "eps": None}, "shared": {"lr": TINY.lr, "eps": None}, "seeds": [3, 5],
+        "shipped": {"rate": "tuned", "seed": 3},
+        "runs": {"tuned": [run(0.004, 3), run(0.004, 5)], "shared": [run(TINY.lr, 3), run(TINY.lr, 5)]}}}
+    assert family.key(shipped["unit"].config) == ("unit", 0.004, None, 3)
+
+
+@pytest.mark.parametrize("extend, grid, tuned", [(0, [0.001, 0.002, 0.004], 0.001), (1, [0.0005, 0.001, 0.002, 0.004], 0.0005),
+                                                 (2, [0.00025, 0.0005, 0.001, 0.002, 0.004], 0.00025)])
+def test_the_sweep_steps_beyond_an_edge_at_most_extend_times(extend, grid, tuned):
+    plan = Plan(rates=(0.001, 0.002, 0.004), seeds=(0,), extend=extend)
+    calls = []
+
+    def train_many(configs):  # the lower the rate the better: every step beyond the lower edge finds a new best
+        calls.append(sorted(c.lr for c in configs))
+        return [Fake(c, 0.9 - c.lr) for c in configs]
+
+    _, entries = build(["unit"], base=TINY, plan=plan, train_many=train_many, score=lambda m: 0.5)
+    assert entries["unit"]["grid"]["lr"] == grid and entries["unit"]["tuned"]["lr"] == tuned
+    assert calls[1:1 + extend] == [[g] for g in grid[:extend][::-1]]  # one new rate a round, each trained once
+
+
+def test_a_run_beyond_the_grid_that_diverges_ends_the_steps_and_stays_in_the_table():
+    plan = Plan(rates=(0.001, 0.002, 0.004), seeds=(0,), extend=3)
+    _, entries = build(["unit"], base=TINY, plan=plan, train_many=lambda cs: [None if c.lr > 0.004 else Fake(c, 0.9 + c.lr) for c in cs],
+                       score=lambda m: 0.5)
+    e = entries["unit"]
+    assert e["grid"]["lr"] == [0.001, 0.002, 0.004, 0.008] and e["tuned"]["lr"] == 0.004
+    assert e["sweep"][-1] == {"lr": 0.008, "eps": None, "val_accuracy": None, "best_epoch": None, "to95": None}
+
+
+def test_whitenings_entry_names_its_start_and_shared_eps():
+    plan = Plan(rates=(0.002, 0.004, 0.008), eps=(0.1, 1.0, 10.0), seeds=(0,))
+    base = replace(TINY, eps=0.2)
+    _, entries = build(["whiten", "unit"], base=base, plan=plan, train_many=lambda cs: [Fake(c, fake_val(c)) for c in cs],
+                       score=lambda m: 0.5)
+    assert entries["whiten"]["start_grid"] == {"lr": [0.002, 0.004, 0.008], "eps": [0.1, 1.0, 10.0]}
+    assert entries["whiten"]["shared"] == {"lr": TINY.lr, "eps": 0.2} and entries["unit"]["shared"] == {"lr": TINY.lr, "eps": None}
+    assert entries["unit"]["start_grid"] == {"lr": [0.002, 0.004, 0.008], "eps": None}
+
+
+def test_a_trainer_that_loses_a_run_is_an_error_not_a_shifted_table():
+    with pytest.raises(ValueError):
+        build(["unit"], base=TINY, plan=Plan(rates=(0.001, 0.002, 0.004), seeds=(0,)),
+              train_many=lambda cs: [Fake(c, 0.9) for c in cs[1:]], score=lambda m: 0.5)
