@@ -597,3 +597,31 @@ def test_the_evaluation_draft_puts_each_word_number_and_file_name_in_its_place()
     assert empty.sections[1].heading == "«empty head»" and empty.sections[1].parts == [("text", "«no images here»")]
     bare = report.draft(ev, w=w, model_id="m1", which="test", source_idx=source_idx)  # no galleries: no cell section
     assert [s.heading for s in bare.sections] == ["«matrix_head»", "«table_head»", "«mistakes_head»", "«cal_head»"]
+
+
+def test_the_evaluation_reports_file_name_and_image_numbers_follow_the_model_and_the_split(app_env, monkeypatch):
+    import streamlit
+
+    from engine.train import split
+    from tests.apptest_helpers import random_model
+    names, real = [], streamlit.download_button
+
+    def recording(*args, **kwargs):
+        names.append(kwargs.get("file_name"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", recording)  # AppTest runs the page in this process
+    at = run_page("evaluate", query={"model": "default"})
+    assert "mnist-evaluation-default-test.html" in names
+    model = random_model([784, 16, 10], seed=4, title="Held out")
+    model.card["training"] = {"val_size": 200, "seed": 2}
+    at.session_state["models_session"] = {"held": model}
+    at.run()
+    at.selectbox(key="model_pick").select("session:held").run()
+    names.clear()
+    at.radio(key="ev_split").set_value("val").run()
+    assert [n for n in names if n.startswith("mnist-evaluation-")] == ["mnist-evaluation-session-held-val.html"]
+    _, t = app_env["train"]
+    held = set(split(len(t), val_size=200, seed=2)[1].tolist())  # the validation images, numbered in the training set
+    rows = table_rows(at.session_state["ev_report_html"](), "Image")
+    assert rows and all(int(i[1:]) in held and int(true) == t[int(i[1:])] != int(pred) for i, true, pred, _ in rows)
