@@ -26,11 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 KILLED = {"killed", "timeout", "caught by type check"}  # a timeout is a mutant that hangs the tests: caught
 
 
-def tests_for(module, table):
-    """The test files listed for module in [tool.mutation.tests], or a clear error naming the fix."""
+def tests_for(module, table, groups=None):
+    """The test files listed for module in [tool.mutation.tests] ("@name" stands for the list [tool.mutation.groups]
+    names), or a clear error naming the fix."""
     if module not in table:
         sys.exit(f"{module} has no entry in pyproject.toml [tool.mutation.tests]: add one listing the tests that cover it.")
-    return table[module]
+    groups = groups or {}
+    unknown = [t for t in table[module] if t.startswith("@") and t[1:] not in groups]
+    if unknown:
+        sys.exit(f"{module} names {', '.join(unknown)}, which [tool.mutation.groups] in pyproject.toml does not define.")
+    return [u for t in table[module] for u in (groups[t[1:]] if t.startswith("@") else [t])]
 
 
 def copy_tree(target):
@@ -84,8 +89,8 @@ def main():
     p.add_argument("--tests", nargs="+", default=[], metavar="TEST",
                    help="run these tests instead of the module's [tool.mutation.tests] list (to try a list out)")
     args = p.parse_args()
-    table = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutation"]["tests"]
-    tests = args.tests or [t for m in args.modules for t in tests_for(m, table)]
+    mutation = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutation"]
+    tests = args.tests or [t for m in args.modules for t in tests_for(m, mutation["tests"], mutation.get("groups"))]
     target = args.dir or Path("/tmp/mutation") / args.modules[0].removesuffix(".py").replace("/", ".")
     copy_tree(target)
     write_config(target, args.modules, tests)

@@ -1,6 +1,7 @@
 """engine.drawcode: a 28x28 digit in a link. Round trips exactly (in 16 grey levels), stays short, and refuses hostile
 text (truncated, changed, random, huge, a zlib bomb) with one ImageFormatError, never another exception."""
 import base64
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -105,3 +106,82 @@ def test_a_changed_character_is_refused_or_still_a_digit(data):
     except ImageFormatError:
         return
     assert d.shape == (28, 28) and d.dtype == np.uint8  # zlib's checksum agreed: just another digit
+
+
+def test_quantize_clips_out_of_range_values_and_takes_a_flat_row():
+    d = np.zeros(784)
+    d[:4] = [-20, -400, 300, 1000]  # beyond 0-255: as black or white, never wrapped round
+    q = drawcode.quantize(d)
+    assert q.shape == (28, 28) and q.dtype == np.uint8
+    assert q[0, :4].tolist() == [0, 0, 255, 255] and not q.reshape(-1)[4:].any()
+
+
+def test_a_code_packs_two_pixels_a_byte_even_pixel_high():
+    d = np.zeros((28, 28), np.uint8)
+    d[0, 0], d[0, 1], d[27, 27] = 17 * 3, 17 * 12, 255  # levels 3, 12 and 15
+    raw = zlib.decompress(base64.urlsafe_b64decode(drawcode.encode(d) + "=" * 4))
+    assert len(raw) == drawcode.RAW_BYTES and raw[0] == drawcode.VERSION
+    assert raw[1] == 3 * 16 + 12 and raw[-1] == 15 and not any(raw[2:-1])
+    assert "=" not in drawcode.encode(d)  # no padding in a link
+
+
+@pytest.mark.parametrize("value", [None, 123, b"abc", ["abc"]])
+def test_anything_but_text_is_an_empty_drawing(value):
+    with pytest.raises(ImageFormatError, match="is empty"):
+        drawcode.decode(value)
+
+
+def test_the_length_limit_is_600_characters():
+    with pytest.raises(ImageFormatError, match="is 601 characters long, more than the 600"):
+        drawcode.decode("A" * 601)
+    with pytest.raises(ImageFormatError) as e:
+        drawcode.decode("A" * 600)  # long enough to be looked at: refused as damaged, not as too long
+    assert "characters long" not in str(e.value)
+
+
+@pytest.mark.parametrize("bad", ["!", "=", "+", "/", " ", ".", "é"])
+def test_a_character_outside_base64url_anywhere_is_named(bad):
+    code = drawcode.encode(seven())
+    for text in (code + bad, bad + code, code[:10] + bad + code[10:]):
+        with pytest.raises(ImageFormatError, match="holds characters a drawing never has"):
+            drawcode.decode(text)
+
+
+def test_a_code_cut_before_its_checksum_is_damaged():
+    data = zlib.compress(b"\x01" + b"\x11" * 392)
+    for cut in (1, 4):  # all 393 bytes come out, but the stream's end and checksum are missing
+        with pytest.raises(ImageFormatError, match="does not unpack|damaged"):
+            drawcode.decode(b64(data[:-cut]))
+
+
+def test_every_code_length_decodes_with_its_padding_restored():
+    for n in range(1, 40):  # codes of every length modulo 4
+        d = np.zeros((28, 28), np.uint8)
+        d.reshape(-1)[:n * 7:7] = 17 * (np.arange(n) % 15 + 1)
+        np.testing.assert_array_equal(drawcode.decode(drawcode.encode(d)), d)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "The drawing in the link is empty: copy the whole link again."),
+    ("A" * 601, "The drawing in the link is 601 characters long, more than the 600 a drawing takes: copy the link again."),
+    ("abc!", "The drawing in the link holds characters a drawing never has: copy the link again."),
+    ("A", "The drawing in the link is damaged (cut short or changed): copy the link again."),
+    (b64(zlib.compress(b"\x01" + b"\x11" * 391)), "The drawing in the link does not unpack to one 28 × 28 digit: copy the link again."),
+    (b64(zlib.compress(b"\x02" + b"\x31" * 392)), "The drawing in the link is in format 2; this app reads format 1."),
+    (b64(zlib.compress(b"\x01" + b"\x00" * 392)), "The drawing in the link is blank: there is no digit to read."),
+])
+def test_each_refusal_says_what_is_wrong_in_one_sentence(text, message):
+    with pytest.raises(ImageFormatError) as e:
+        drawcode.decode(text)
+    assert str(e.value) == message
+
+
+def test_a_bomb_never_inflates_past_one_drawing_in_memory():
+    bomb = b64(zlib.compress(b"\x01" + b"\x11" * 400_000, 9))
+    assert len(bomb) <= drawcode.MAX_CHARS
+    tracemalloc.start()
+    with pytest.raises(ImageFormatError):
+        drawcode.decode(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50_000, peak  # inflating it all would take 400 kB

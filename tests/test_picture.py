@@ -9,7 +9,19 @@ from PIL import Image, ImageDraw
 
 from engine.errors import ImageFormatError
 from engine.imagefile import MAX_PIXELS, WORK_SIDE
-from engine.picture import digitize_bytes, digitize_canvas, digitize_image
+from engine.ink import make_upright, separate
+from engine.pen import normalise as normalise_pen
+from engine.picture import (
+    centre_by_mass,
+    crop_to_ink,
+    digit_of_ink,
+    digitize_bytes,
+    digitize_canvas,
+    digitize_gray,
+    digitize_image,
+    fit_box,
+    ink_to_digit,
+)
 from tests.conftest import ROOT
 from tests.photos import encode, make_photos, render_photo, ring, seven
 
@@ -221,3 +233,195 @@ def test_photos_read_about_as_well_as_mnist(model, test_digits):
     mnist_acc = float(np.mean(model.predict(x[pick].reshape(-1, 784)) == t[pick]))
     photo_acc = float(np.mean(model.predict(read.reshape(-1, 784)) == t[pick]))
     assert photo_acc >= mnist_acc - 0.05, f"photos {photo_acc:.3f} vs MNIST {mnist_acc:.3f}"
+
+
+# ---- steps 4-7 one at a time ----
+
+def stroke_ink(h=60, w=40):
+    """Clean soft ink (h, w) 0-1: a bar with a soft edge, off centre, as separate() returns it."""
+    a = np.zeros((h, w), np.float32)
+    a[10:50, 8:14] = 1.0
+    a[10:50, 14] = 0.75
+    a[10:13, 14:30] = 1.0
+    return a
+
+
+def test_crop_is_the_bounding_box_of_the_ink():
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a = (rng.random((30, 40)) < 0.01) * rng.random((30, 40))
+        a[rng.integers(30), rng.integers(40)] = 1.0  # at least one ink pixel
+        ys, xs = [y for y in range(30) if a[y].any()], [x for x in range(40) if a[:, x].any()]
+        np.testing.assert_array_equal(crop_to_ink(a), a[min(ys):max(ys) + 1, min(xs):max(xs) + 1])
+
+
+@pytest.mark.parametrize("shape, side, expect", [((40, 10), 20, (20, 5)), ((10, 40), 20, (5, 20)), ((1, 100), 20, (1, 20)),
+                                                 ((100, 1), 20, (20, 1)), ((7, 7), 20, (20, 20)), ((30, 12), 10, (10, 4))])
+def test_fit_box_scales_the_longer_side_keeping_the_aspect(shape, side, expect):
+    box = fit_box(np.full(shape, 0.5, np.float32), side=side)
+    assert box.shape == expect
+    np.testing.assert_allclose(box, 1.0, atol=1e-3)  # flat ink stays flat, its strongest value made 1
+
+
+def lanczos_matrix(n_in, n_out):
+    """(n_out, n_in) weights of Lanczos-3 resampling, widened by the scale when shrinking, each row summing to 1."""
+    scale = n_in / n_out
+    stretch = max(scale, 1.0)
+    kernel = lambda x: np.sinc(x) * np.sinc(x / 3) * (np.abs(x) < 3)
+    m = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        centre = (i + 0.5) * scale
+        lo, hi = max(int(centre - 3 * stretch + 0.5), 0), min(int(centre + 3 * stretch + 0.5), n_in)
+        w = kernel((np.arange(lo, hi) - centre + 0.5) / stretch)
+        m[i, lo:hi] = w / w.sum()
+    return m
+
+
+def test_fit_box_resamples_with_lanczos_as_mnist_did():
+    crop = np.random.default_rng(0).random((37, 23)).astype(np.float32)
+    box = fit_box(crop)
+    assert box.shape == (20, 12)  # 23 x 20 / 37 = 12.4
+    expect = np.clip(lanczos_matrix(37, 20) @ crop.astype(np.float64) @ lanczos_matrix(23, 12).T, 0, None)
+    np.testing.assert_allclose(box, expect / expect.max(), atol=1e-5)
+    small = np.zeros((6, 4), np.float32)
+    small[1:5, 1:3] = 1.0  # enlarged 3.3 x: the kernel keeps its width
+    expect = np.clip(lanczos_matrix(6, 20) @ small @ lanczos_matrix(4, 13).T, 0, None)
+    np.testing.assert_allclose(fit_box(small), expect / expect.max(), atol=1e-5)
+
+
+def test_fit_box_never_rings_below_zero_and_keeps_an_empty_box_empty():
+    crop = np.zeros((30, 30), np.float32)
+    crop[:, 10:14] = 0.8  # sharp edges: Lanczos undershoots beside them
+    box = fit_box(crop)
+    assert box.min() == 0 and box.max() == pytest.approx(1.0)
+    np.testing.assert_array_equal(fit_box(np.zeros((5, 8), np.float32)), np.zeros((12, 20)))
+
+
+@pytest.mark.parametrize("box, at", [
+    (np.array([[0, 0], [0, 0], [0, 1.0]]), (12, 13)),  # one pixel at (2, 1): pasted at (14 - 2, 14 - 1)
+    (np.array([[1.0, 3.0]]), (14, 13)),  # column mass 1 : 3, centre x 0.75: shift round(13.25) = 13
+    (np.array([[1.0], [1.0]]), (14, 14)),  # centre y 0.5: round(13.5) = 14, to even
+])
+def test_centre_by_mass_puts_the_centre_of_mass_on_14_14(box, at):
+    out = centre_by_mass(box)
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    expect = np.zeros((28, 28))
+    expect[at[0]:at[0] + box.shape[0], at[1]:at[1] + box.shape[1]] = box
+    np.testing.assert_array_equal(out, expect)
+
+
+def test_centre_by_mass_takes_another_centre_and_size():
+    box = np.zeros((3, 3))
+    box[1, 1] = 2.0
+    out = centre_by_mass(box, size=20, centre=(5.0, 12.0))
+    assert out.shape == (20, 20) and out[5, 12] == 2.0 and out.sum() == 2.0
+
+
+def test_centre_by_mass_never_cuts_the_digit_off():
+    box = np.zeros((20, 20))
+    box[0, 0] = 1.0  # all mass in a corner: a shift of 14 would push 6 rows out of the field
+    out = centre_by_mass(box)
+    assert out[8, 8] == 1.0 and out.sum() == 1.0
+    box = np.zeros((20, 18))
+    box[19, 17] = 1.0  # the far corner: shifted as far up and left as it goes, to 0
+    assert centre_by_mass(box)[19, 17] == 1.0
+    np.testing.assert_array_equal(centre_by_mass(np.zeros((4, 6))), np.zeros((28, 28)))
+
+
+def test_ink_to_digit_chains_crop_pen_box_and_centre():
+    ink = stroke_ink()
+    crop, pen, box, digit, widths = ink_to_digit(ink)
+    np.testing.assert_array_equal(crop, ink[10:50, 8:30])
+    pen_expect, before, after, _ = normalise_pen(crop)
+    np.testing.assert_array_equal(pen, pen_expect)
+    np.testing.assert_array_equal(box, fit_box(pen_expect))
+    np.testing.assert_array_equal(digit, centre_by_mass(box))
+    assert widths == (round(before, 2), round(after, 2))
+    crop, pen, box, digit, widths = ink_to_digit(ink, even_pen=False)
+    assert pen is crop and widths == (0.0, 0.0)
+    thick = np.zeros((60, 60), np.float32)
+    thick[5:55, 20:40] = 1.0
+    _, before, after, changed = normalise_pen(crop_to_ink(thick))
+    assert changed and ink_to_digit(thick)[4] == (round(before, 2), round(after, 2))  # in the strip, to 0.01 px
+    np.testing.assert_array_equal(digit, centre_by_mass(fit_box(crop)))
+
+
+def test_digit_of_ink_is_the_rounded_digit_as_one_row():
+    ink = stroke_ink()
+    for even in (True, False):
+        got = digit_of_ink(ink.astype(np.float64), even_pen=even)
+        assert got.shape == (784,) and got.dtype == np.uint8
+        np.testing.assert_array_equal(got, np.rint(ink_to_digit(ink, even_pen=even)[3] * 255).ravel())
+    thick = np.zeros((60, 60), np.float32)
+    thick[5:55, 20:40] = 1.0  # a marker's stroke, a third as wide as it is long
+    assert not np.array_equal(digit_of_ink(thick), digit_of_ink(thick, even_pen=False))  # evened only when asked
+
+
+def test_digitize_gray_runs_every_step_and_rounds_to_uint8():
+    g = stroke_ink() * 255
+    g[0, 0], g[0, 1], g[0, 2] = 300, -20, 100.4  # out-of-range values are clipped first
+    got = digitize_gray(g)
+    assert got.gray[0, 0] == 255 and got.gray[0, 1] == 0 and not got.inverted
+    np.testing.assert_array_equal(got.gray, np.rint(np.clip(g, 0, 255)))
+    np.testing.assert_array_equal(got.upright, got.gray)  # light ink on dark: not inverted
+    clean = stroke_ink()
+    np.testing.assert_array_equal(got.ink[1:, :], np.rint(clean[1:, :] * 255))
+    crop, pen, box, digit, widths = ink_to_digit(ink_of(g))
+    for step, want in ((got.crop, crop), (got.pen, pen), (got.box, box), (got.digit, digit)):
+        np.testing.assert_array_equal(step, np.clip(np.rint(want * 255), 0, 255))
+    assert got.pen_width == widths
+    assert [img for _, img in got.steps()] == [got.gray, got.upright, got.ink, got.crop, got.pen, got.box, got.digit]
+    np.testing.assert_array_equal(got.pixels, got.digit.reshape(1, 784))
+
+
+def ink_of(gray):
+    """Steps 2-3 by hand: the ink separate() finds in the clipped gray picture."""
+    g = np.clip(np.asarray(gray, np.float32), 0, 255)
+    up, inverted = make_upright(g)
+    return separate(up, inverted=inverted)[0]
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, 4, 3), (0, 5)])
+def test_digitize_gray_refuses_anything_but_a_2d_picture(shape):
+    with pytest.raises(ImageFormatError, match=rf"^A gray picture must be a 2-D array of pixels, not shape \({shape[0]},"):
+        digitize_gray(np.zeros(shape))
+
+
+def test_each_entry_names_its_own_blank_picture():
+    with pytest.raises(ImageFormatError, match=r"^The picture shows no ink: there is no digit to read\.$"):
+        digitize_gray(np.zeros((10, 10)))
+    with pytest.raises(ImageFormatError, match=r"^scan.png shows no ink: there is no digit to read\.$"):
+        digitize_image(Image.new("L", (40, 40), 255), name="scan.png")
+    with pytest.raises(ImageFormatError, match=r"^the picture shows no ink"):
+        digitize_image(Image.new("L", (40, 40), 255))
+    with pytest.raises(ImageFormatError, match=r"^the file shows no ink: the page looks blank.*contrast\.$"):
+        digitize_bytes(encode(Image.new("L", (40, 40), 255), "PNG"))
+
+
+@pytest.mark.parametrize("paper, ink", [(1000.0, 255.0), (0.0, -1000.0)])
+def test_values_beyond_0_255_count_as_white_or_black(paper, ink):
+    g = np.full((28, 28), paper)
+    g[6:22, 12:15] = ink  # only outside 0-255 does this differ from the paper
+    with pytest.raises(ImageFormatError, match="no ink"):
+        digitize_gray(g)
+
+
+def shadowed_page(light):
+    """A 200 x 200 page of paper 220 under lighting light (200,) per column, with a cross 70 % darker than the paper."""
+    paper = np.tile(220 * light, (200, 1))
+    page = paper.copy()
+    for rows, cols in ((slice(90, 110), slice(20, 180)), (slice(40, 160), slice(95, 105))):
+        page[rows, cols] = 0.3 * paper[rows, cols]
+    return page
+
+
+def test_dark_ink_reads_the_same_in_a_shadow():
+    got = digitize_gray(shadowed_page(np.linspace(1.0, 0.35, 200)))  # the right side in deep shadow
+    assert got.inverted
+    left, right = got.ink[93:107, 30:60].mean(), got.ink[93:107, 140:170].mean()
+    assert right == pytest.approx(left, rel=0.02) and left > 250  # as dark relative to its paper: as strong
+
+
+def test_a_picture_in_a_mode_without_gray_names_the_file():
+    with pytest.raises(ImageFormatError, match="^scan.tif uses the LAB colour mode"):
+        digitize_image(Image.new("LAB", (30, 30)), name="scan.tif")
