@@ -89,3 +89,83 @@ def test_photos_of_mnist_digits_are_read(mnist_dir, book_weights, tmp_path):
     assert r.returncode == 0, r.stderr
     digits = [int(LINE.match(line)["digit"]) for line in r.stdout.splitlines()]
     assert np.mean(np.array(digits) == raw["test_label"][:6]) >= 5 / 6, (digits, raw["test_label"][:6])
+
+
+def test_run_in_process_answers_the_good_files_and_names_each_bad_one(files, capsys, monkeypatch):
+    import argparse
+
+    from engine.cli import predict as command
+    real = command.digitize_bytes
+
+    def digitize(data, *, name):  # a decoder bug on one file must not stop the others
+        if name.endswith("boom.png"):
+            raise ValueError("decoder bug")
+        return real(data, name=name)
+    monkeypatch.setattr(command, "digitize_bytes", digitize)
+    boom = files["png"].with_name("boom.png")
+    boom.write_bytes(files["png"].read_bytes())
+    names = [str(files["png"]), str(boom), str(files["missing"]), str(files["jpg"])]
+    assert command.run(argparse.Namespace(weights=str(files["model"]), files=names)) == 1
+    out, err = capsys.readouterr()
+    model = load_model(files["model"])
+    expected = []
+    for name in (files["png"], files["jpg"]):
+        proba = model.predict_proba(real(name.read_bytes(), name=str(name)).pixels)[0]
+        expected.append(f"{name}\t{proba.argmax()}\t{proba.max():.4f}")
+    assert out.splitlines() == expected
+    assert err.splitlines() == [f"error: {boom} could not be read as a picture (ValueError: decoder bug).",
+                                f"error: {files['missing']} cannot be read (No such file or directory): check the path."]
+    assert command.run(argparse.Namespace(weights=str(files["model"]), files=[str(files["jpg"])])) == 0
+    assert capsys.readouterr().out == expected[1] + "\n"
+    assert command.run(argparse.Namespace(weights=str(files["model"]), files=[str(files["jpg"]), str(boom)])) == 1  # alone too
+
+
+def test_without_weights_the_shipped_default_model_is_used(files, capsys):
+    import argparse
+
+    from engine.cli import predict as command
+    assert command.DEFAULT_WEIGHTS == ROOT / "models" / "default.npz"
+    assert command.run(argparse.Namespace(weights=None, files=[str(files["png"])])) == 0
+    proba = load_model(ROOT / "models" / "default.npz").predict_proba(
+        digitize_bytes(files["png"].read_bytes(), name=str(files["png"])).pixels)[0]
+    assert capsys.readouterr().out == f"{files['png']}\t{proba.argmax()}\t{proba.max():.4f}\n"
+
+
+def test_one_unreadable_file_among_good_ones_makes_the_exit_code_1(files, capsys):
+    import argparse
+
+    from engine.cli import predict as command
+    args = argparse.Namespace(weights=str(files["model"]), files=[str(files["png"]), str(files["missing"])])
+    assert command.run(args) == 1
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 1 and err.startswith(f"error: {files['missing']} cannot be read")
+
+
+def test_the_usage_names_the_pictures_file():
+    import argparse
+
+    from engine.cli import predict as command
+    sub = argparse.ArgumentParser(prog="python -m engine").add_subparsers()
+    command.add_parser(sub)
+    assert sub.choices["predict"].format_usage().rstrip().endswith("[--weights WEIGHTS] FILE [FILE ...]")
+
+
+def test_each_answer_is_flushed_before_the_next_file_is_read(files, monkeypatch):
+    """Piped into another program, answers arrive as each file is read, not all at the end."""
+    import argparse
+
+    from engine.cli import predict as command
+    events = []
+
+    class Pipe:
+        def write(self, text):
+            events.append(("write", text))
+
+        def flush(self):
+            events.append(("flush",))
+    real = command.read_file
+    monkeypatch.setattr(command, "read_file", lambda name: (events.append(("read", name)), real(name))[1])
+    monkeypatch.setattr(command.sys, "stdout", Pipe())
+    assert command.run(argparse.Namespace(weights=str(files["model"]), files=[str(files["png"]), str(files["jpg"])])) == 0
+    kinds = [e[0] for e in events]
+    assert kinds[0] == "read" and kinds.index("flush") < kinds.index("read", 1) and kinds[-1] == "flush"

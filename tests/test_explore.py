@@ -117,3 +117,72 @@ def test_describe_load_matches_what_load_mnist_returns(synth_mnist, normalize, f
     start, values = view["x0_peek"]
     assert values[0] != 0 and np.all(x_train[0].reshape(-1)[:start] == 0)
 
+
+
+def test_class_counts_read_labels_stored_as_floats():
+    assert explore.class_counts(np.array([1.0, 1.0, 3.0]), k=4).tolist() == [0, 2, 0, 1]
+
+
+def test_mean_images_of_fewer_classes_and_no_warning_for_an_absent_one():
+    import warnings
+    img = np.stack([np.full((28, 28), v, np.uint8) for v in (10, 30, 200)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an absent digit is NaN quietly, not a RuntimeWarning on every page view
+        means = explore.mean_images(img, np.array([0, 0, 2]), k=4)
+    assert means.shape == (4, 28, 28)
+    assert np.all(means[0] == 20) and np.all(np.isnan(means[1])) and np.all(means[2] == 200) and np.all(np.isnan(means[3]))
+
+
+def test_pixel_variance_is_float32():
+    assert explore.pixel_variance(np.zeros((2, 28, 28), np.uint8)).dtype == np.float32
+
+
+def test_pixel_histogram_by_default_counts_each_value_and_one_bin_counts_all():
+    img = np.array([[0, 3, 3, 254]], np.uint8)  # no 255 anywhere: every count still has 256 places
+    edges, counts = explore.pixel_histogram(img)
+    assert edges.tolist() == list(range(257)) and counts.dtype == np.int64
+    assert counts.tolist() == [1 if v in (0, 254) else 2 if v == 3 else 0 for v in range(256)]
+    edges, counts = explore.pixel_histogram(img, bins=1)
+    assert edges.tolist() == [0, 256] and counts.tolist() == [4]
+    _, c = explore.pixel_histogram(img.astype(np.float64), bins=2)  # pixels given as floats 0-255
+    assert c.tolist() == [3, 1]
+    with pytest.raises(ValueError, match="divide 256"):
+        explore.pixel_histogram(img, bins=0)
+
+
+def test_pixel_histogram_adds_up_over_several_chunks():
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (explore.CHUNK + 37, 28, 28)).astype(np.uint8)
+    _, counts = explore.pixel_histogram(img, bins=64)
+    assert counts.tolist() == np.bincount(img.ravel() // 4, minlength=64).tolist()  # all at once: no chunks
+
+
+def test_pca_2d_matches_an_eigendecomposition_of_the_centred_sample():
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):  # 784 x 784 work: one thread is fastest on a busy 2-core machine
+        check_pca_2d_against_eigh()
+
+
+def check_pca_2d_against_eigh():
+    """pca_2d on 3,010 images of uneven per-pixel spread against NumPy's eigh of the same centred sample."""
+    rng = np.random.default_rng(3)
+    img = np.clip(rng.normal(100, 40, (3010, 28, 28)) * np.linspace(0.2, 1.5, 784).reshape(28, 28), 0, 255).astype(np.uint8)
+    coords, idx, explained = explore.pca_2d(img)  # the default sample: 3,000 images, seed 0
+    assert idx.tolist() == np.sort(np.random.default_rng(0).permutation(3010)[:3000]).tolist()
+    assert coords.dtype == explained.dtype == np.float32 and explained.shape == (2,)
+    x = img[idx].reshape(3000, -1).astype(np.float64) / 255
+    x -= x.mean(axis=0)
+    var, vecs = np.linalg.eigh(x.T @ x / 3000)  # ascending
+    top = vecs[:, [-1, -2]]
+    top = top * np.sign(top[np.abs(top).argmax(axis=0), [0, 1]])  # largest loading positive
+    np.testing.assert_allclose(coords, x @ top, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(explained, var[[-1, -2]] / var.sum(), rtol=1e-5)
+
+
+def test_peek_starts_at_the_first_ink_and_shows_six_values():
+    row = np.zeros(784, np.float32)
+    row[100:110] = np.arange(1, 11)
+    start, values = explore._peek(row)
+    assert start == 100 and values.tolist() == [1, 2, 3, 4, 5, 6]
+    start, values = explore._peek(np.zeros(784))
+    assert start == 0 and values.tolist() == [0] * 6  # a blank image: its first six pixels

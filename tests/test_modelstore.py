@@ -1,6 +1,7 @@
 """engine.modelstore: shared models by content address. Same model -> same address; a round trip keeps every weight;
 the budget evicts the least recently used; tampered, oversized or unknown entries are refused; concurrent writers of one
 model leave one whole file."""
+import json
 import os
 import subprocess
 import sys
@@ -160,3 +161,188 @@ def test_a_load_is_a_use(tmp_path):
     os.utime(path, (1000, 1000))
     modelstore.load(addr, folder=tmp_path)
     assert path.stat().st_mtime > time.time() - 60
+
+
+def test_the_budget_in_megabytes_may_be_a_fraction(monkeypatch):
+    monkeypatch.setenv("MNIST_EXPLORER_STORE_MB", "0.5")
+    assert modelstore.budget_bytes() == 2**19
+    monkeypatch.delenv("MNIST_EXPLORER_STORE_MB")
+    assert modelstore.budget_bytes() == 200 * 2**20
+
+
+def test_a_model_without_a_name_comes_back_named_shared_and_a_named_one_keeps_its_name(tmp_path):
+    back = modelstore.load(modelstore.put(net(0), folder=tmp_path), folder=tmp_path)
+    assert back.card["name"] == "shared"
+    named = net(1)
+    named.card["name"] = "mine"
+    assert modelstore.load(modelstore.put(named, folder=tmp_path), folder=tmp_path).card["name"] == "mine"
+
+
+def test_the_address_does_not_depend_on_the_order_of_the_cards_keys(tmp_path):
+    a, b = net(0), net(0)
+    a.card = {"title": "t", "note": "n", "epochs": 3}
+    b.card = {"epochs": 3, "note": "n", "title": "t"}
+    assert modelstore.put(a, folder=tmp_path) == modelstore.put(b, folder=tmp_path)
+    assert len(modelstore.entries(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("kind", ["center", "standardize", "whiten"])
+def test_a_fitted_preprocessing_round_trips_with_its_arrays(tmp_path, kind):
+    from threadpoolctl import threadpool_limits
+    x = np.random.default_rng(4).integers(0, 256, (50, 784)).astype(np.uint8)
+    m = net(3, pre=None)
+    with threadpool_limits(limits=1, user_api="blas"):  # whitening's 784 x 784 eigh: one thread is fastest on a busy machine
+        m.preprocess = Preprocess(kind).fit(x)
+    back = modelstore.load(modelstore.put(m, folder=tmp_path), folder=tmp_path)
+    assert back.preprocess.kind == kind
+    np.testing.assert_array_equal(back.preprocess.mean_, m.preprocess.mean_)
+    np.testing.assert_array_equal(back.predict_proba(pixels()), m.predict_proba(pixels()))
+
+
+def test_the_members_are_what_np_savez_writes_but_with_no_clock(tmp_path):
+    import io
+    import zipfile
+    m = net(0)
+    ref = io.BytesIO()
+    np.savez(ref, **m.params)
+    with zipfile.ZipFile(ref) as z:
+        want = {(i.compress_type, i.external_attr) for i in z.infolist()}
+    with zipfile.ZipFile(io.BytesIO(modelstore.canonical_bytes(m))) as z:
+        infos = z.infolist()
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)  # sorted members
+    assert {(i.compress_type, i.external_attr) for i in infos} == want
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_the_readable_card_beside_the_model_is_indented_sorted_utf8_json(tmp_path):
+    from pathlib import PurePosixPath
+    m = net(0)
+    m.card = {"title": "Zahl 7 – 数字", "source": PurePosixPath("data/mnist"), "epochs": 2}
+    addr = modelstore.put(m, folder=tmp_path)
+    text = (tmp_path / f"{addr}.json").read_text(encoding="utf-8")
+    card = json.loads(text)
+    assert card["title"] == "Zahl 7 – 数字" and "Zahl 7 – 数字" in text  # as written, not \u escapes
+    assert card["source"] == "data/mnist"  # a value JSON has no type for is written as its text
+    assert (card["activation"], card["sizes"], card["preprocess"]["kind"]) == ("sigmoid", [784, 20, 10], "unit")
+    assert list(card) == sorted(card) and text.endswith("}\n")
+    assert text.splitlines()[1].startswith('  "') and not text.splitlines()[1].startswith('   ')  # two-space indent
+    assert modelstore.load(addr, folder=tmp_path).card["source"] == "data/mnist"
+
+
+def test_the_refusal_of_a_model_over_the_budget_gives_both_sizes_in_megabytes(tmp_path):
+    m = net(0, sizes=(784, 1100, 10))
+    size = len(modelstore.canonical_bytes(m))
+    assert 3 * 2**20 < size < 3.5 * 2**20
+    with pytest.raises(EngineError, match=rf"is {size / 2**20:.1f} MB, more than the shared store's budget of 3 MB"):
+        modelstore.put(m, folder=tmp_path, budget=3 * 2**20)
+
+
+def test_a_model_exactly_the_budget_is_stored_and_not_evicted_by_its_own_card(tmp_path):
+    m = net(0)
+    size = len(modelstore.canonical_bytes(m))
+    addr = modelstore.put(m, folder=tmp_path, budget=size)  # the .npz fits; with its card it is over, but it stays
+    assert modelstore.contains(addr, folder=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{addr}.json", f"{addr}.npz"]
+
+
+def test_an_unwritable_store_is_one_sentence_naming_the_folder_and_the_fix(tmp_path):
+    blocker = tmp_path / "store"
+    blocker.write_bytes(b"a file where the folder should be")
+    with pytest.raises(EngineError) as e:
+        modelstore.put(net(0), folder=blocker)
+    assert str(e.value).startswith(f"Cannot write to the shared model store {blocker} (")
+    assert "[Errno" not in str(e.value)  # the system's words, not the exception's repr
+    assert str(e.value).endswith("): make it writable, or set MNIST_EXPLORER_STORE to a writable folder.")
+
+
+def test_a_bad_address_is_quoted_in_its_first_40_characters(tmp_path):
+    with pytest.raises(modelstore.NotInStore) as e:
+        modelstore.load("x" * 100, folder=tmp_path)
+    assert str(e.value) == f"{'x' * 40!r} is not a model address (16 hex digits): copy the whole link again."
+
+
+def test_the_refusals_of_load_say_what_to_do(tmp_path):
+    with pytest.raises(modelstore.NotInStore, match="never shared on this server; share it again.$"):
+        modelstore.load("0123456789abcdef", folder=tmp_path)
+    (tmp_path / "00000000000000aa.npz").mkdir()  # there, but not a readable file
+    with pytest.raises(modelstore.NotInStore) as e:
+        modelstore.load("00000000000000aa", folder=tmp_path)
+    assert str(e.value).startswith("The shared model 00000000000000aa cannot be read (")
+    assert "[Errno" not in str(e.value) and str(e.value).endswith("): check the store's folder.")
+    addr = modelstore.put(net(0), folder=tmp_path)
+    path = tmp_path / f"{addr}.npz"
+    path.write_bytes(path.read_bytes()[:-1] + b"!")
+    with pytest.raises(ModelFormatError, match="changed on disk .*: share it again.$"):
+        modelstore.load(addr, folder=tmp_path)
+
+
+def test_a_file_of_exactly_the_largest_model_size_is_read_not_refused_for_size(tmp_path):
+    from engine.modelfile import MAX_NPZ_BYTES
+    with open(tmp_path / "0123456789abcdef.npz", "wb") as f:
+        f.truncate(MAX_NPZ_BYTES)
+    with pytest.raises(ModelFormatError, match="changed on disk"):  # read and hashed: the limit itself is allowed
+        modelstore.load("0123456789abcdef", folder=tmp_path)
+    with open(tmp_path / "0123456789abcdef.npz", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ModelFormatError, match=r"over the .* of any model: remove it from the store.$"):
+        modelstore.load("0123456789abcdef", folder=tmp_path)
+
+
+def test_a_hostile_file_is_named_in_the_refusal(tmp_path):
+    bad = b"PK\x05\x06" + b"\xff" * 18
+    addr = modelstore.address(bad)
+    (tmp_path / f"{addr}.npz").write_bytes(bad)
+    with pytest.raises(ModelFormatError, match=f"^{addr}.npz holds 65,535 files"):
+        modelstore.load(addr, folder=tmp_path)
+
+
+def test_without_a_folder_the_store_is_the_configured_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_EXPLORER_STORE", str(tmp_path))
+    monkeypatch.delenv("MNIST_EXPLORER_STORE_MB", raising=False)
+    addr = modelstore.put(net(0))
+    assert (tmp_path / f"{addr}.npz").is_file() and modelstore.contains(addr)
+    assert [a for _, _, a in modelstore.entries()] == [addr]
+    assert modelstore.load(addr).card["title"] == "net 0"
+    monkeypatch.setenv("MNIST_EXPLORER_STORE_MB", str(1000 / 2**20))  # 1,000 bytes: the model must go
+    assert modelstore.evict() == [addr] and modelstore.entries() == []
+
+
+def test_an_entry_counts_the_bytes_of_the_model_and_its_card(tmp_path):
+    a, b = modelstore.put(net(0), folder=tmp_path), modelstore.put(net(1), folder=tmp_path)
+    (tmp_path / f"{b}.json").unlink()  # a model whose readable card is gone counts as its .npz alone
+    sizes = {addr: size for _, size, addr in modelstore.entries(tmp_path)}
+    assert sizes == {a: (tmp_path / f"{a}.npz").stat().st_size + (tmp_path / f"{a}.json").stat().st_size,
+                     b: (tmp_path / f"{b}.npz").stat().st_size}
+
+
+def test_a_model_removed_while_listing_is_skipped_not_the_end_of_the_list(tmp_path, monkeypatch):
+    addr = modelstore.put(net(0), folder=tmp_path)
+    listed = ["0000000000000000.npz", f"{addr}.npz"]  # the first was evicted by another process after listdir
+    real = os.listdir
+    monkeypatch.setattr(modelstore.os, "listdir", lambda folder: listed if folder == tmp_path else real(folder))
+    assert [a for _, _, a in modelstore.entries(tmp_path)] == [addr]
+
+
+def models_aged(folder, n):
+    """n models put into folder, their clocks set so that the first is the least recently used; (addresses, entry size)."""
+    a = [modelstore.put(net(i), folder=folder) for i in range(n)]
+    for i, addr in enumerate(a):
+        os.utime(folder / f"{addr}.npz", (1000 + i, 1000 + i))
+    sizes = {s for _, s, _ in modelstore.entries(folder)}
+    assert len(sizes) == 1  # the same shapes: the same size each
+    return a, sizes.pop()
+
+
+def test_evict_removes_the_oldest_until_the_store_fits(tmp_path):
+    a, size = models_aged(tmp_path, 4)
+    assert modelstore.evict(folder=tmp_path, budget=4 * size) == []  # exactly the budget fits
+    assert modelstore.evict(folder=tmp_path, budget=int(2.5 * size)) == a[:2]
+    assert [addr for _, _, addr in modelstore.entries(tmp_path)] == a[2:]
+
+
+def test_evict_passes_over_a_kept_model_and_goes_on_with_the_next(tmp_path):
+    a, size = models_aged(tmp_path, 4)
+    (tmp_path / f"{a[1]}.json").unlink()  # a card already gone is no error
+    assert modelstore.evict(folder=tmp_path, budget=2 * size, keep={a[0]}) == a[1:3]
+    assert [addr for _, _, addr in modelstore.entries(tmp_path)] == [a[0], a[3]]
+    assert not (tmp_path / f"{a[2]}.json").exists()
