@@ -85,3 +85,16 @@ def fresh_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.delenv("MNIST_MIRRORS", raising=False)
     return tmp_path / "cache"
+
+
+class WriteRecorder:
+    """A stand-in stdout that appends ("write", text) and ("flush",) to events, in the order they happen."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def write(self, text):
+        self.events.append(("write", text))
+
+    def flush(self):
+        self.events.append(("flush",))

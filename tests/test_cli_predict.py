@@ -13,7 +13,7 @@ from engine.model import MLP
 from engine.modelfile import load_model, save_model
 from engine.picture import digitize_bytes
 from engine.preprocess import Preprocess
-from tests.conftest import ROOT
+from tests.conftest import ROOT, WriteRecorder
 from tests.photos import encode, render_photo, ring, seven
 
 LINE = re.compile(r"^(?P<file>[^\t]+)\t(?P<digit>\d)\t(?P<p>[01]\.\d{4})$")
@@ -156,16 +156,9 @@ def test_each_answer_is_flushed_before_the_next_file_is_read(files, monkeypatch)
 
     from engine.cli import predict as command
     events = []
-
-    class Pipe:
-        def write(self, text):
-            events.append(("write", text))
-
-        def flush(self):
-            events.append(("flush",))
     real = command.read_file
     monkeypatch.setattr(command, "read_file", lambda name: (events.append(("read", name)), real(name))[1])
-    monkeypatch.setattr(command.sys, "stdout", Pipe())
+    monkeypatch.setattr(command.sys, "stdout", WriteRecorder(events))
     assert command.run(argparse.Namespace(weights=str(files["model"]), files=[str(files["png"]), str(files["jpg"])])) == 0
     kinds = [e[0] for e in events]
     assert kinds[0] == "read" and kinds.index("flush") < kinds.index("read", 1) and kinds[-1] == "flush"

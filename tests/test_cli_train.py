@@ -17,7 +17,7 @@ from engine.model import MLP
 from engine.modelfile import load_model, save_model
 from engine.preprocess import Preprocess
 from engine.train import TrainConfig
-from tests.conftest import ROOT
+from tests.conftest import ROOT, WriteRecorder
 
 
 def parsers():
@@ -716,16 +716,10 @@ def test_train_all_flushes_each_header_before_its_child_writes_below_it(tmp_path
     """The child writes to the same terminal: its header must be out first, not held in this process's buffer."""
     events = []
 
-    class Terminal:
-        def write(self, text):
-            events.append(("write", text))
-
-        def flush(self):
-            events.append(("flush",))
     monkeypatch.setattr(command, "MODELS_DIR", tmp_path)
     child = fake_children([], tmp_path)
     monkeypatch.setattr(command.subprocess, "run", lambda cmd, **kw: (events.append(("child",)), child(cmd, **kw))[1])
-    monkeypatch.setattr(sys, "stdout", Terminal())
+    monkeypatch.setattr(sys, "stdout", WriteRecorder(events))
     command.run_all(parsers()["train-all"].parse_args(["--only", "relu", "--out-dir", str(tmp_path)]))
     kinds = [e[0] for e in events]
     assert events[0][1].startswith("== relu: ")
