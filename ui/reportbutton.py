@@ -21,15 +21,16 @@ def card_rows(model_id, model):
     return [(t("card.model"), plain(modeltitles.title(model_id, model))), *cardrows.rows(model_id, model)]
 
 
-def labels():
-    """The report's own words (its date line, the card's heading, the JSON's summary) in the reader's language."""
-    return {"made": t("report.made"), "card": t("report.card"), "card_json": t("card.json")}
+def html_args(model_id, model):
+    """Draft.html's arguments besides the draft: the model card and the report's own words (its date line, the card's
+    heading, the JSON's summary), translated now, while the page runs: a click handler has no session for t()."""
+    return {"card_rows": card_rows(model_id, model), "card_json": card_json(model), "lang": current_lang(),
+            "labels": {"made": t("report.made"), "card": t("report.card"), "card_json": t("card.json")}}
 
 
 def builder(draft, *, model_id, model):
-    """A zero-argument function returning the report's HTML; every word is translated now, while the page runs."""
-    return functools.partial(draft.html, card_rows=card_rows(model_id, model), card_json=card_json(model),
-                             lang=current_lang(), labels=labels())
+    """A zero-argument function returning the report's HTML."""
+    return functools.partial(draft.html, **html_args(model_id, model))
 
 
 def button(build, *, key, file_name_parts):

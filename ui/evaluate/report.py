@@ -10,13 +10,12 @@ import streamlit as st
 
 from engine import calibration, metrics
 from engine.explore import page_of
-from engine.modelfile import card_json
 from ui import reportbutton, stats, urlstate
 from ui.evaluate import charts as eval_charts
 from ui.evaluate import gallery
 from ui.evaluate import matrix as eval_matrix
 from ui.evaluate import state as eval_state
-from ui.i18n import current_lang, t
+from ui.i18n import t
 from ui.report import Draft
 from ui.stats import percent
 
@@ -128,9 +127,9 @@ def draft(ev, *, w, model_id, which, source_idx, galleries=None, threshold=T_DEF
     return d
 
 
-def _html(ev, *, w, model_id, which, source_idx, galleries, threshold, card_rows, card, lang, labels):
+def _html(ev, *, w, model_id, which, source_idx, galleries, threshold, html_args):
     d = draft(ev, w=w, model_id=model_id, which=which, source_idx=source_idx, galleries=galleries, threshold=threshold)
-    return d.html(card_rows=card_rows, card_json=card, lang=lang, labels=labels)
+    return d.html(**html_args)
 
 
 def offer(ds, model_id, model, ev, which):
@@ -139,6 +138,5 @@ def offer(ds, model_id, model, ev, which):
     build = functools.partial(_html, ev, w=words(which, ev.n, int(ev.n - ev.correct.sum())), model_id=model_id, which=which,
                               source_idx=source_idx, threshold=page_threshold(),
                               galleries=shown(ds, ev, split_name=split_name, source_idx=source_idx),
-                              card_rows=reportbutton.card_rows(model_id, model), card=card_json(model), lang=current_lang(),
-                              labels=reportbutton.labels())
+                              html_args=reportbutton.html_args(model_id, model))
     reportbutton.button(build, key="ev_report", file_name_parts=("mnist-evaluation", model_id, which))
