@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -97,9 +98,15 @@ def main():
     # mutmut names a mutant module.x_function__mutmut_N, or module.xǁClassǁmethod__mutmut_N for a method
     dotted = args.modules[0].removesuffix(".py").replace("/", ".")
     names = [f"{dotted}.x" + ("ǁ" + f.replace(".", "ǁ") if "." in f else "_" + f) + "__mutmut_*" for f in args.functions]
-    env = {**os.environ, "APPTEST_TIMEOUT": os.environ.get("APPTEST_TIMEOUT", "300")}  # page runs are slow under tracing
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children), *names], cwd=target,
-                   check=False, env=env)
+    # pytest keeps a killed run's tmp_path folders for 3 days, and mutmut kills thousands: give them one folder to delete
+    temproot = Path(tempfile.mkdtemp(prefix="mutation-pytest-"))
+    env = {**os.environ, "APPTEST_TIMEOUT": os.environ.get("APPTEST_TIMEOUT", "300"),  # page runs are slow under tracing
+           "PYTEST_DEBUG_TEMPROOT": str(temproot)}
+    try:
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children), *names],
+                       cwd=target, check=False, env=env)
+    finally:
+        shutil.rmtree(temproot, ignore_errors=True)
     print(f"\nscratch copy: {target}  (cd there; `mutmut results` lists survivors, `mutmut show NAME` shows one)")
     for module, by_status in counts(target, args.modules, names).items():
         unchecked = by_status.pop("not checked", 0)  # the run stopped (or failed) before these: no verdict, no score
