@@ -145,6 +145,13 @@ def open_page(page, app_url, path, expect_text, *, timeout=60_000):
     return page
 
 
+def shows(page, *, chars=1500):
+    """The page's URL and the start of its main text: for a failure message that CI's log can be read from."""
+    main = page.get_by_test_id("stMainBlockContainer")
+    text = main.inner_text()[:chars] if main.count() else "(no main block)"
+    return f"{page.url} shows:\n{text}"
+
+
 def assert_clean(page, console_errors):
     """No Streamlit exception box on the page and no browser console errors."""
     exceptions = page.locator('[data-testid="stException"]')

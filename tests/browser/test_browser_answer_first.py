@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from engine.data import load_raw
-from tests.browser.conftest import assert_clean, open_page, screenshot, wait_idle
+from tests.browser.conftest import assert_clean, open_page, screenshot, shows, wait_idle
 from tests.browser.test_browser_single import INK, draw, uploader
 from tests.photos import render_photo
 
@@ -33,9 +33,8 @@ def wait_for_answer(page, digit=None):
     try:
         card.wait_for(timeout=60_000)
     except PlaywrightTimeout:  # say what the page showed instead, so that a failure on CI can be read from its log
-        shown = page.get_by_test_id("stMainBlockContainer").inner_text()[:1500]
         ink = page.locator("canvas.upper-canvas").evaluate(INK) if page.locator("canvas.upper-canvas").count() else None
-        raise AssertionError(f"no answer card after 60 s; canvas ink {ink}; the page shows:\n{shown}") from None
+        raise AssertionError(f"no answer card after 60 s; canvas ink {ink}; {shows(page)}") from None
     if digit is not None:
         page.wait_for_function(f"""() => document.querySelector('[data-answer="digit"]')?.innerText === '{digit}'""",
                                timeout=60_000)

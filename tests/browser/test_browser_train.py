@@ -6,7 +6,7 @@ import statistics
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser.conftest import assert_clean, open_page, screenshot, wait_idle
+from tests.browser.conftest import assert_clean, open_page, screenshot, shows, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.mnist]
 RERUN_LIMIT_S = 1.0  # the bound for the browsing session's reruns while another session trains
@@ -69,10 +69,18 @@ def test_preprocess_tabs(page, app_url, console_errors):
     page.get_by_role("tab", name="⚖️ Train a fair comparison").click()
     page.get_by_text("Choices to compare").wait_for(timeout=60_000)
     wait_idle(page)
+    left = list(kinds)
     for kind in ("standardize", "whiten", "raw"):  # leave unit and center
         page.get_by_role("button", name=kind, exact=True).click()
+        left.remove(kind)  # the run that took the click writes what is left into the URL: wait for it, one click at a time
+        page.wait_for_url(re.compile(rf"[?&]kinds={'-'.join(left)}(&|$)"), timeout=60_000)
         wait_idle(page)
-    page.get_by_role("button", name="Train the comparison").click()
+    start = page.get_by_role("button", name="Train the comparison")
+    try:
+        start.wait_for(timeout=60_000)
+    except PlaywrightTimeoutError:  # seen once in a full run, never alone: say what the page showed instead
+        raise AssertionError(f"no start button after 60 s; {shows(page)}") from None
+    start.click()
     page.get_by_text("The two fingerprint columns").wait_for(timeout=120_000)
     wait_idle(page)
     page.wait_for_timeout(500)
