@@ -126,14 +126,27 @@ def console_errors(page):
 
 SETTLED = """() => document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     && !document.querySelector('[data-testid="stSkeleton"]')
-    && !document.querySelector('[data-stale="true"]')"""
+    && !document.querySelector('[data-stale="true"]')
+    && [...document.images].every(i => i.complete)"""  # an image still loading moves everything below it when it lands
 
 
 def wait_idle(page, *, timeout=60_000):
-    """Wait until the script run has finished and the page shows it: idle app, no skeleton, no stale element."""
+    """Wait until the script run has finished and the page shows it: idle app, no skeleton, no stale element, images in."""
     page.wait_for_selector(IDLE, timeout=timeout)
     # "notRunning" can arrive a moment before the last deltas are drawn
     page.wait_for_function(SETTLED, timeout=timeout)
+
+
+def click_until(page, target, done, *, tries=3, wait_ms=10_000):
+    """Click target until done() is true, then wait for the run: a click that a late layout shift moved is lost."""
+    for _ in range(tries):
+        target.click()
+        for _ in range(wait_ms // 250):
+            if done():
+                wait_idle(page)
+                return
+            page.wait_for_timeout(250)
+    raise AssertionError(f"{tries} clicks on {target} had no effect; {shows(page)}")
 
 
 def open_page(page, app_url, path, expect_text, *, timeout=60_000):

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.conftest import VIEWPORT, assert_clean, open_page, screenshot, wait_idle
+from tests.browser.conftest import VIEWPORT, assert_clean, click_until, open_page, screenshot, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.mnist]
 
@@ -52,12 +52,7 @@ def test_a_copied_dataset_url_reopens_the_same_view(browser, browser_context_arg
     page.get_by_role("option", name="7", exact=True).click()
     wait_idle(page)
     page_one = captions(page)
-    page.get_by_role("button", name="Page 2", exact=True).click()
-    wait_idle(page)
-    for _ in range(40):  # the click's rerun can start after wait_idle has seen the previous run's idle state
-        if captions(page) != page_one:
-            break
-        page.wait_for_timeout(250)
+    click_until(page, page.get_by_role("button", name="Page 2", exact=True), lambda: captions(page) != page_one)
     page.get_by_role("button", name="Inspect").nth(3).click()
     wait_idle(page)
     page.get_by_role("tab", name="📈 Pixel histogram").click()

@@ -6,7 +6,7 @@ import statistics
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser.conftest import assert_clean, open_page, screenshot, shows, wait_idle
+from tests.browser.conftest import assert_clean, click_until, open_page, screenshot, shows, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.mnist]
 RERUN_LIMIT_S = 1.0  # the bound for the browsing session's reruns while another session trains
@@ -71,7 +71,8 @@ def test_preprocess_tabs(page, app_url, console_errors):
     wait_idle(page)
     left = list(kinds)
     for kind in ("standardize", "whiten", "raw"):  # leave unit and center
-        page.get_by_role("button", name=kind, exact=True).click()
+        pill = page.get_by_role("button", name=kind, exact=True)
+        click_until(page, pill, lambda pill=pill: pill.get_attribute("aria-pressed") == "false")  # flips at the click, before the run
         left.remove(kind)  # the run that took the click writes what is left into the URL: wait for it, one click at a time
         page.wait_for_url(re.compile(rf"[?&]kinds={'-'.join(left)}(&|$)"), timeout=60_000)
         wait_idle(page)
