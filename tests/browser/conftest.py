@@ -137,15 +137,22 @@ def wait_idle(page, *, timeout=60_000):
     page.wait_for_function(SETTLED, timeout=timeout)
 
 
+def wait_until(page, done, *, wait_ms=10_000):
+    """Poll done() every 250 ms for up to wait_ms; True once it holds, then the run is idle too."""
+    for _ in range(wait_ms // 250):
+        if done():
+            wait_idle(page)
+            return True
+        page.wait_for_timeout(250)
+    return False
+
+
 def click_until(page, target, done, *, tries=3, wait_ms=10_000):
     """Click target until done() is true, then wait for the run: a click that a late layout shift moved is lost."""
     for _ in range(tries):
         target.click()
-        for _ in range(wait_ms // 250):
-            if done():
-                wait_idle(page)
-                return
-            page.wait_for_timeout(250)
+        if wait_until(page, done, wait_ms=wait_ms):
+            return
     raise AssertionError(f"{tries} clicks on {target} had no effect; {shows(page)}")
 
 

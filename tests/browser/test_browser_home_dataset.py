@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.conftest import VIEWPORT, assert_clean, click_until, open_page, screenshot, wait_idle
+from tests.browser.conftest import VIEWPORT, assert_clean, click_until, open_page, screenshot, shows, wait_idle, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.mnist]
 
@@ -42,32 +42,38 @@ def test_dataset_page_shows_every_part(page, app_url, console_errors):
     assert_clean(page, console_errors)
 
 
+def query_of(page):
+    """The page URL's query as a flat dict."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def only_sevens(shown):
+    """A full grid of sevens: every caption reads "#i · 7"."""
+    return len(shown) == 24 and all(c.endswith("· 7") for c in shown)
+
+
 def test_a_copied_dataset_url_reopens_the_same_view(browser, browser_context_args, app_url):
     first = browser.new_context(**browser_context_args)
     page = first.new_page()
     open_page(page, app_url, "/dataset", "One image, pixel by pixel")
-    page.locator('[data-testid="stRadio"]').first.get_by_text("test", exact=True).click()
-    wait_idle(page)
+    # Each step waits for the state its click must produce (grid and URL), not only for an idle app: an idle
+    # moment before a click's run has started once let a later step act on the old grid.
+    click_until(page, page.locator('[data-testid="stRadio"]').first.get_by_text("test", exact=True),
+                lambda: query_of(page).get("split") == "test")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Digit").click()
     page.get_by_role("option", name="7", exact=True).click()
-    wait_idle(page)
+    assert wait_until(page, lambda: query_of(page).get("digit") == "7" and only_sevens(captions(page))), shows(page)
     page_one = captions(page)
-    click_until(page, page.get_by_role("button", name="Page 2", exact=True), lambda: captions(page) != page_one)
-    page.get_by_role("button", name="Inspect").nth(3).click()
-    wait_idle(page)
-    page.get_by_role("tab", name="📈 Pixel histogram").click()
-    wait_idle(page)
+    click_until(page, page.get_by_role("button", name="Page 2", exact=True),
+                lambda: query_of(page).get("page") == "2" and captions(page) not in (page_one, []))
     grid = captions(page)
-    # the URL is written with the last delta of the run, which can trail the idle state on a busy machine
-    for _ in range(40):
-        url = page.url
-        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-        if query.get("tab") == "hist" and f"#{query.get('index')} · 7" in grid:
-            break
-        page.wait_for_timeout(250)
-    assert {k: query.get(k) for k in ("split", "digit", "page", "tab")} == {"split": "test", "digit": "7", "page": "2", "tab": "hist"}
-    index = query["index"]
-    assert all(c.endswith("· 7") for c in grid) and f"#{index} · 7" in grid
+    index = grid[3].split(" ")[0].removeprefix("#")  # "#1234 · 7"
+    click_until(page, page.get_by_role("button", name="Inspect").nth(3), lambda: query_of(page).get("index") == index)
+    click_until(page, page.get_by_role("tab", name="📈 Pixel histogram"), lambda: query_of(page).get("tab") == "hist")
+    url, query = page.url, query_of(page)
+    assert {k: query.get(k) for k in ("split", "digit", "page", "tab", "index")} == {
+        "split": "test", "digit": "7", "page": "2", "tab": "hist", "index": index}
+    assert captions(page) == grid and only_sevens(grid) and grid != page_one
     first.close()
 
     second = browser.new_context(**browser_context_args)  # a new browser: no cookies, no session, only the link
